@@ -35,6 +35,19 @@ func DefaultLimits() Limits {
 	return Limits{ItemsPerOrderMax: ItemsPerOrderMax, ItemQuantityMax: ItemQuantityMax}
 }
 
+// capped returns l with zero fields, and fields above the hard maxima, set to
+// the hard maxima: code that applies Limits relies on the hard bounds (merged
+// quantities cannot overflow) whatever it was given.
+func (l Limits) capped() Limits {
+	if l.ItemsPerOrderMax == 0 || l.ItemsPerOrderMax > ItemsPerOrderMax {
+		l.ItemsPerOrderMax = ItemsPerOrderMax
+	}
+	if l.ItemQuantityMax == 0 || l.ItemQuantityMax > ItemQuantityMax {
+		l.ItemQuantityMax = ItemQuantityMax
+	}
+	return l
+}
+
 // Validate checks that the limits are positive and within the hard maxima.
 func (l Limits) Validate() error {
 	var v validator

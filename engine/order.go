@@ -106,8 +106,10 @@ type ItemRequest struct {
 }
 
 // MergeItems validates the requested lines against limits and merges lines
-// naming the same product, keeping first-seen order.
+// naming the same product, keeping first-seen order. Zero limits take the hard
+// maxima, and limits above the hard maxima are capped to them.
 func MergeItems(items []ItemRequest, l Limits) ([]ItemRequest, error) {
+	l = l.capped()
 	if len(items) == 0 {
 		return nil, Invalid("items", "must not be empty")
 	}
