@@ -1,0 +1,15 @@
+// Package persist is flashstock's storage adapter: a PostgreSQL store (pgx v5
+// pgxpool) for users and products, the runner that applies the embedded SQL
+// migrations, and a Redis client (go-redis v9) that backs the product-list
+// cache.
+//
+// persist translates at its edge: callers see engine types and engine
+// sentinel errors (ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable),
+// never a pgx or go-redis type. Rows are checked against the engine's
+// invariants after loading; a broken row is an error, not a panic.
+//
+// persist imports engine and migrations only (of flashstock); it must not
+// import httpd, actors, bench or cmd. Its method sets match the ports that
+// httpd declares, so cmd/flashstock can wire them without either package
+// knowing the other.
+package persist
