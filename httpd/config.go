@@ -1,0 +1,79 @@
+package httpd
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Defaults for Config fields left zero.
+const (
+	readTimeoutDefault    = 10 * time.Second
+	writeTimeoutDefault   = 10 * time.Second
+	idleTimeoutDefault    = 60 * time.Second
+	requestTimeoutDefault = 5 * time.Second
+	bodyBytesMaxDefault   = 1 << 20
+	concurrencyMaxDefault = 16 * 1024
+	bcryptCostDefault     = 10
+	jwtSecretBytesMin     = 32
+)
+
+// Config configures the HTTP transport. Zero durations and sizes take the
+// defaults above; JWTSecret is required.
+type Config struct {
+	ReadTimeout    time.Duration // whole request read, headers and body
+	WriteTimeout   time.Duration // whole response write
+	IdleTimeout    time.Duration // keep-alive connection idle time
+	RequestTimeout time.Duration // bound on the work behind one request
+	BodyBytesMax   int           // larger request bodies get 413
+	ConcurrencyMax int           // connections served at once
+	JWTSecret      []byte        // HS256 key, at least 32 bytes
+	AccessTTL      time.Duration // access-token lifetime
+	RefreshTTL     time.Duration // refresh-token lifetime
+	BcryptCost     int           // password hashing cost (tests lower it)
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.ReadTimeout, readTimeoutDefault)
+	def(&c.WriteTimeout, writeTimeoutDefault)
+	def(&c.IdleTimeout, idleTimeoutDefault)
+	def(&c.RequestTimeout, requestTimeoutDefault)
+	def(&c.AccessTTL, 15*time.Minute)
+	def(&c.RefreshTTL, 168*time.Hour)
+	if c.BodyBytesMax == 0 {
+		c.BodyBytesMax = bodyBytesMaxDefault
+	}
+	if c.ConcurrencyMax == 0 {
+		c.ConcurrencyMax = concurrencyMaxDefault
+	}
+	if c.BcryptCost == 0 {
+		c.BcryptCost = bcryptCostDefault
+	}
+}
+
+// Validate reports every unusable setting.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.JWTSecret) < jwtSecretBytesMin {
+		errs = append(errs, fmt.Errorf("jwt secret: need at least %d bytes, have %d", jwtSecretBytesMin, len(c.JWTSecret)))
+	}
+	for name, d := range map[string]time.Duration{"read timeout": c.ReadTimeout, "write timeout": c.WriteTimeout,
+		"idle timeout": c.IdleTimeout, "request timeout": c.RequestTimeout,
+		"access ttl": c.AccessTTL, "refresh ttl": c.RefreshTTL} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s: must not be negative", name))
+		}
+	}
+	if c.BodyBytesMax < 0 || c.ConcurrencyMax < 0 {
+		errs = append(errs, errors.New("body size and concurrency limits must not be negative"))
+	}
+	if c.BcryptCost != 0 && (c.BcryptCost < 4 || c.BcryptCost > 31) {
+		errs = append(errs, errors.New("bcrypt cost: must be between 4 and 31"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,193 @@
+package httpd
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+)
+
+const (
+	headerRequestID   = "X-Request-ID"
+	requestIDBytesMax = 128
+)
+
+// Deps are what the transport calls. Cache may be nil (no caching); Checks
+// name the dependencies /readyz pings.
+type Deps struct {
+	Users    Users
+	Products Products
+	Cache    ListCache
+	Checks   map[string]Pinger
+	Log      zerolog.Logger
+}
+
+// Server is the HTTP front of flashstock.
+type Server struct {
+	cfg    Config
+	deps   Deps
+	log    zerolog.Logger
+	router *router.Router
+	http   *fasthttp.Server
+	tokens *tokens
+}
+
+// New validates cfg and builds a server with every route registered.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("httpd config: %w", err)
+	}
+	if deps.Users == nil || deps.Products == nil {
+		return nil, errors.New("httpd: Users and Products are required")
+	}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log, tokens: newTokens(cfg)}
+	s.router = router.New()
+	s.router.RedirectTrailingSlash = false
+	s.router.RedirectFixedPath = false
+	s.router.HandleMethodNotAllowed = true
+	s.router.NotFound = s.wrap("not_found", func(*call) error { return errRouteNotFound })
+	s.router.MethodNotAllowed = s.wrap("method_not_allowed", func(*call) error { return errMethodNotAllowed })
+	s.registerOps()
+	s.registerAuth()
+	s.registerProducts()
+	s.registerDocs()
+	s.http = &fasthttp.Server{
+		Handler:               s.route,
+		ErrorHandler:          s.transportError,
+		Name:                  "flashstock",
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		MaxRequestBodySize:    cfg.BodyBytesMax,
+		Concurrency:           cfg.ConcurrencyMax,
+		NoDefaultServerHeader: true,
+		CloseOnShutdown:       true,
+	}
+	return s, nil
+}
+
+// Handler returns the request handler (for in-memory tests).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.http.Handler }
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
+
+// Shutdown stops accepting connections and waits for in-flight requests
+// until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.ShutdownWithContext(ctx) }
+
+// handle registers h for method and path. Paths work with and without the
+// trailing slash: routes are stored without it and route strips it from
+// requests (fasthttp/router panics when both forms are registered).
+func (s *Server) handle(method, path string, h handler) {
+	s.router.Handle(method, routePath(path), s.wrap(path, h))
+}
+
+// routePath drops one trailing slash, except from "/".
+func routePath(path string) string {
+	if len(path) > 1 && strings.HasSuffix(path, "/") {
+		return path[:len(path)-1]
+	}
+	return path
+}
+
+// route is the fasthttp handler: it normalizes the trailing slash and
+// dispatches through the router.
+func (s *Server) route(ctx *fasthttp.RequestCtx) {
+	if p := ctx.URI().PathOriginal(); len(p) > 1 && p[len(p)-1] == '/' {
+		ctx.URI().SetPath(routePath(string(p)))
+	}
+	s.router.Handler(ctx)
+}
+
+// wrap is the middleware chain every route shares: request id, deadline,
+// panic recovery, error → problem, one log line.
+func (s *Server) wrap(route string, h handler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		start := time.Now()
+		c := &call{ctx: ctx, requestID: requestID(ctx), route: route, srv: s}
+		ctx.Response.Header.Set(headerRequestID, c.requestID)
+		var cancel context.CancelFunc
+		c.context, cancel = context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+		defer cancel()
+		err := s.run(c, h)
+		if err != nil {
+			writeProblem(ctx, err, c.requestID)
+		}
+		s.logRequest(c, err, time.Since(start))
+	}
+}
+
+// run calls h, turning a panic into an internal error logged once here.
+func (s *Server) run(c *call, h handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error().Str("request_id", c.requestID).Str("route", c.route).
+				Interface("panic", p).Bytes("stack", debug.Stack()).Msg("handler panicked")
+			err = errPanic
+		}
+	}()
+	return h(c)
+}
+
+var errPanic = errors.New("handler panicked")
+
+func (s *Server) logRequest(c *call, err error, took time.Duration) {
+	status := c.ctx.Response.StatusCode()
+	ev := s.log.Info()
+	if status >= 500 {
+		ev = s.log.Error()
+		if err != nil && err != errPanic {
+			ev = ev.AnErr("error", err)
+		}
+	}
+	ev = ev.Str("method", string(c.ctx.Method())).Str("route", c.route).Int("status", status).
+		Dur("duration", took).Str("request_id", c.requestID)
+	if c.user != nil {
+		ev = ev.Str("user_id", c.user.ID.String())
+	}
+	ev.Msg("request")
+}
+
+// transportError answers requests fasthttp rejected before routing (body too
+// large, malformed HTTP, timeouts) with a problem.
+func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
+	id := requestID(ctx)
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		writeProblem(ctx, errPayloadTooLarge, id)
+	} else {
+		writeProblem(ctx, fmt.Errorf("%w: %v", errMalformedJSON, err), id)
+		ctx.SetStatusCode(fasthttp.StatusBadRequest)
+	}
+	s.log.Info().Int("status", ctx.Response.StatusCode()).Str("request_id", id).
+		Str("error", err.Error()).Msg("request rejected by transport")
+}
+
+// requestID takes a sane client-supplied X-Request-ID or makes a new one.
+func requestID(ctx *fasthttp.RequestCtx) string {
+	if id := ctx.Request.Header.Peek(headerRequestID); len(id) > 0 && len(id) <= requestIDBytesMax && printable(id) {
+		return string(id)
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b[:])
+}
+
+func printable(b []byte) bool {
+	for _, c := range b {
+		if c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}

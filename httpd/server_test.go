@@ -1,0 +1,172 @@
+package httpd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flashstock/flashstock/engine"
+)
+
+// lockedBuffer collects log output written from server goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type pingerFunc func(context.Context) error
+
+func (f pingerFunc) Ping(ctx context.Context) error { return f(ctx) }
+
+func TestHealthz(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	for _, path := range []string{"/healthz", "/healthz/"} {
+		status, hdr, body := ts.do("GET", path, nil)
+		if status != 200 || !strings.Contains(string(body), `"ok"`) || headerValue(hdr, "X-Request-ID") == "" {
+			t.Errorf("GET %s: %d %s", path, status, body)
+		}
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	t.Parallel()
+	dbErr := errors.New("dial tcp 10.1.2.3:5432: connection refused")
+	var down bool
+	var mu sync.Mutex
+	ts := newTestServer(t, func(_ *Config, d *Deps) {
+		d.Checks = map[string]Pinger{
+			"postgres": pingerFunc(func(context.Context) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if down {
+					return dbErr
+				}
+				return nil
+			}),
+			"redis": pingerFunc(func(context.Context) error { return nil }),
+		}
+	})
+	status, _, body := ts.do("GET", "/readyz", nil)
+	if status != 200 || !strings.Contains(string(body), `"postgres":"up"`) || !strings.Contains(string(body), `"redis":"up"`) {
+		t.Fatalf("ready: %d %s", status, body)
+	}
+	mu.Lock()
+	down = true
+	mu.Unlock()
+	status, hdr, body := ts.do("GET", "/readyz", nil)
+	wantProblem(t, status, hdr, body, 503, "unavailable")
+	if headerValue(hdr, "Retry-After") == "" {
+		t.Errorf("503 without Retry-After")
+	}
+	if strings.Contains(string(body), "10.1.2.3") {
+		t.Errorf("503 leaks the dependency's address: %s", body)
+	}
+}
+
+func TestUnknownRouteAndMethod(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	status, hdr, body := ts.do("GET", "/no/such/route", nil)
+	wantProblem(t, status, hdr, body, 404, "not_found")
+	status, hdr, body = ts.do("DELETE", "/products/", nil)
+	wantProblem(t, status, hdr, body, 405, "method_not_allowed")
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(c *Config, _ *Deps) { c.BodyBytesMax = 1024 })
+	big := map[string]string{"username": strings.Repeat("a", 2048), "password": "whatever-pass"}
+	status, hdr, body := ts.do("POST", "/auth/users/", big)
+	wantProblem(t, status, hdr, body, 413, "payload_too_large")
+	ts.store.mu.Lock()
+	n := len(ts.store.users)
+	ts.store.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d users stored from a rejected body", n)
+	}
+}
+
+func TestPanicBecomesLoggedInternalError(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	ts := newTestServer(t, func(_ *Config, d *Deps) {
+		d.Log = zerolog.New(logs)
+		d.Products = &productsFake{ProductFunc: func(context.Context, engine.ID) (engine.Product, error) {
+			panic("secret internal state")
+		}}
+	})
+	status, hdr, body := ts.do("GET", "/products/0193a6b2-7c4d-7def-8abc-0123456789ab", nil,
+		"X-Request-ID", "req-panic-1")
+	p := wantProblem(t, status, hdr, body, 500, "internal")
+	if p.RequestID != "req-panic-1" || strings.Contains(string(body), "secret") {
+		t.Fatalf("problem = %s", body)
+	}
+	if n := strings.Count(logs.String(), "handler panicked"); n != 1 {
+		t.Fatalf("panic logged %d times, want once:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"request_id":"req-panic-1"`) {
+		t.Fatalf("panic log lacks the request id:\n%s", logs.String())
+	}
+	// The server keeps serving after a panic.
+	if status, _, _ := ts.do("GET", "/healthz", nil); status != 200 {
+		t.Fatalf("healthz after panic: %d", status)
+	}
+}
+
+func TestRequestIDs(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	_, hdr, _ := ts.do("GET", "/healthz", nil, "X-Request-ID", "abc-123")
+	if got := headerValue(hdr, "X-Request-ID"); got != "abc-123" {
+		t.Errorf("given id not echoed: %q", got)
+	}
+	_, hdr, _ = ts.do("GET", "/healthz", nil, "X-Request-ID", strings.Repeat("x", 500))
+	if got := headerValue(hdr, "X-Request-ID"); len(got) != 32 {
+		t.Errorf("oversized id should be replaced by a generated one, got %q", got)
+	}
+	_, hdr1, _ := ts.do("GET", "/healthz", nil)
+	_, hdr2, _ := ts.do("GET", "/healthz", nil)
+	if a, b := headerValue(hdr1, "X-Request-ID"), headerValue(hdr2, "X-Request-ID"); a == "" || a == b {
+		t.Errorf("generated ids %q and %q should be distinct and non-empty", a, b)
+	}
+}
+
+func TestOneLogLinePerRequest(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	ts := newTestServer(t, func(_ *Config, d *Deps) { d.Log = zerolog.New(logs) })
+	_, tok := ts.account(t, "logger", false)
+	ts.do("GET", "/auth/users/me/", nil, append(authHeader(tok), "X-Request-ID", "req-log-1")...)
+	var line string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, `"request_id":"req-log-1"`) {
+			if line != "" {
+				t.Fatalf("two log lines for one request:\n%s\n%s", line, l)
+			}
+			line = l
+		}
+	}
+	for _, want := range []string{`"method":"GET"`, `"route":"/auth/users/me/"`, `"status":200`, `"duration"`, `"user_id":"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("request log line lacks %s: %s", want, line)
+		}
+	}
+}
