@@ -1,0 +1,211 @@
+package main
+
+import (
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Environments.
+const (
+	envDev  = "dev"
+	envProd = "prod"
+)
+
+const jwtSecretBytesMin = 32
+
+// config is the effective configuration of one command: built-in defaults,
+// overridden by FLASHSTOCK_* environment variables, overridden by flags.
+type config struct {
+	HTTPAddr        string
+	DatabaseURL     string
+	RedisURL        string
+	RedisPrefix     string
+	Env             string
+	JWTSecret       string
+	AccessTTL       time.Duration
+	RefreshTTL      time.Duration
+	LogLevel        string
+	DataDir         string
+	ShutdownTimeout time.Duration
+	DBConnsMax      int
+	BcryptCost      int
+	Seed            bool
+
+	jwtGenerated bool // JWTSecret was generated for this start (dev only)
+}
+
+// setting binds one config field to its environment variable and flag.
+type setting struct {
+	env, flag, usage, def string
+	set                   func(c *config, v string) error
+	secret                bool
+}
+
+func str(dst func(*config) *string) func(*config, string) error {
+	return func(c *config, v string) error { *dst(c) = v; return nil }
+}
+
+func dur(dst func(*config) *time.Duration) func(*config, string) error {
+	return func(c *config, v string) error {
+		d, err := time.ParseDuration(v)
+		*dst(c) = d
+		return err
+	}
+}
+
+func integer(dst func(*config) *int) func(*config, string) error {
+	return func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		*dst(c) = n
+		return err
+	}
+}
+
+func boolean(dst func(*config) *bool) func(*config, string) error {
+	return func(c *config, v string) error {
+		b, err := strconv.ParseBool(v)
+		*dst(c) = b
+		return err
+	}
+}
+
+// settings is every configurable value; `flashstock serve --help` lists them.
+var settings = []setting{
+	{"FLASHSTOCK_HTTP_ADDR", "http-addr", "listen address (port 0 = pick a free one and log it)", "127.0.0.1:8080",
+		str(func(c *config) *string { return &c.HTTPAddr }), false},
+	{"FLASHSTOCK_DATABASE_URL", "database-url", "PostgreSQL URL; empty in dev = local database under the data dir", "",
+		str(func(c *config) *string { return &c.DatabaseURL }), true},
+	{"FLASHSTOCK_REDIS_URL", "redis-url", "Redis URL; empty in dev = local Redis under the data dir", "",
+		str(func(c *config) *string { return &c.RedisURL }), true},
+	{"FLASHSTOCK_REDIS_PREFIX", "redis-prefix", "prefix of every Redis key (to share one Redis between deployments)", "flashstock:",
+		str(func(c *config) *string { return &c.RedisPrefix }), false},
+	{"FLASHSTOCK_ENV", "env", "dev or prod (prod refuses to start without strong secrets)", envDev,
+		str(func(c *config) *string { return &c.Env }), false},
+	{"FLASHSTOCK_JWT_SECRET", "jwt-secret", "HS256 key, at least 32 bytes (dev: random per start when empty)", "",
+		str(func(c *config) *string { return &c.JWTSecret }), true},
+	{"FLASHSTOCK_ACCESS_TTL", "access-ttl", "access-token lifetime", "15m",
+		dur(func(c *config) *time.Duration { return &c.AccessTTL }), false},
+	{"FLASHSTOCK_REFRESH_TTL", "refresh-ttl", "refresh-token lifetime", "168h",
+		dur(func(c *config) *time.Duration { return &c.RefreshTTL }), false},
+	{"FLASHSTOCK_LOG_LEVEL", "log-level", "zerolog level: trace, debug, info, warn, error", "info",
+		str(func(c *config) *string { return &c.LogLevel }), false},
+	{"FLASHSTOCK_DATA_DIR", "data-dir", "dev only: where the local PostgreSQL and Redis keep their data", ".data",
+		str(func(c *config) *string { return &c.DataDir }), false},
+	{"FLASHSTOCK_SHUTDOWN_TIMEOUT", "shutdown-timeout", "bound on draining in-flight requests at shutdown", "15s",
+		dur(func(c *config) *time.Duration { return &c.ShutdownTimeout }), false},
+	{"FLASHSTOCK_DB_CONNS_MAX", "db-conns-max", "PostgreSQL connection pool size", "16",
+		integer(func(c *config) *int { return &c.DBConnsMax }), false},
+	{"FLASHSTOCK_BCRYPT_COST", "bcrypt-cost", "bcrypt cost of password hashes (4..31)", "10",
+		integer(func(c *config) *int { return &c.BcryptCost }), false},
+	{"FLASHSTOCK_SEED", "seed", "dev only: seed a demo catalogue and admin when using the local database", "true",
+		boolean(func(c *config) *bool { return &c.Seed }), false},
+}
+
+// bindConfig defines a flag for every setting on fs, defaulting to the
+// environment variable's value (else the built-in default). After fs is
+// parsed, the returned function converts the values into a config.
+func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (config, error) {
+	values := make([]*string, len(settings))
+	for i, s := range settings {
+		v := s.def
+		if e := getenv(s.env); e != "" {
+			v = e
+		}
+		values[i] = fs.String(s.flag, v, s.usage+" ($"+s.env+")")
+	}
+	return func() (config, error) {
+		var c config
+		var errs []error
+		for i, s := range settings {
+			if err := s.set(&c, *values[i]); err != nil {
+				errs = append(errs, fmt.Errorf("%s / --%s: %q: %w", s.env, s.flag, *values[i], err))
+			}
+		}
+		return c, errors.Join(errs...)
+	}
+}
+
+// validate checks the configuration; in dev it fills in a random JWT secret.
+func (c *config) validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Env != envDev && c.Env != envProd {
+		add("FLASHSTOCK_ENV: must be dev or prod, not %q", c.Env)
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		add("FLASHSTOCK_HTTP_ADDR: %v", err)
+	}
+	if _, err := zerolog.ParseLevel(c.LogLevel); err != nil || c.LogLevel == "" {
+		add("FLASHSTOCK_LOG_LEVEL: unknown level %q", c.LogLevel)
+	}
+	for name, raw := range map[string]string{"FLASHSTOCK_DATABASE_URL": c.DatabaseURL, "FLASHSTOCK_REDIS_URL": c.RedisURL} {
+		if u, err := url.Parse(raw); raw != "" && (err != nil || u.Scheme == "" || u.Host == "") {
+			add("%s: not a URL with a scheme and host", name)
+		}
+	}
+	if c.AccessTTL <= 0 || c.RefreshTTL <= 0 || c.AccessTTL > c.RefreshTTL {
+		add("token lifetimes: need 0 < FLASHSTOCK_ACCESS_TTL <= FLASHSTOCK_REFRESH_TTL")
+	}
+	if c.ShutdownTimeout <= 0 {
+		add("FLASHSTOCK_SHUTDOWN_TIMEOUT: must be positive")
+	}
+	if c.DBConnsMax < 2 || c.DBConnsMax > 1000 {
+		add("FLASHSTOCK_DB_CONNS_MAX: must be between 2 and 1000")
+	}
+	if c.BcryptCost < 4 || c.BcryptCost > 31 {
+		add("FLASHSTOCK_BCRYPT_COST: must be between 4 and 31")
+	}
+	c.validateSecrets(add)
+	return errors.Join(errs...)
+}
+
+func (c *config) validateSecrets(add func(string, ...any)) {
+	if c.Env == envProd {
+		if len(c.JWTSecret) < jwtSecretBytesMin {
+			add("FLASHSTOCK_JWT_SECRET: prod needs at least %d bytes", jwtSecretBytesMin)
+		}
+		if c.DatabaseURL == "" {
+			add("FLASHSTOCK_DATABASE_URL: required in prod")
+		}
+		return
+	}
+	if c.JWTSecret == "" {
+		c.JWTSecret = rand.Text() + rand.Text() // 52 base32 characters, 260 bits
+		c.jwtGenerated = true
+	} else if len(c.JWTSecret) < jwtSecretBytesMin {
+		add("FLASHSTOCK_JWT_SECRET: need at least %d bytes", jwtSecretBytesMin)
+	}
+}
+
+// log writes the effective configuration once, secrets masked.
+func (c config) log(l zerolog.Logger) {
+	secret := "(set)"
+	if c.jwtGenerated {
+		secret = "(random for this start)"
+	}
+	l.Info().Str("http_addr", c.HTTPAddr).Str("env", c.Env).
+		Str("database_url", redact(c.DatabaseURL)).Str("redis_url", redact(c.RedisURL)).
+		Str("jwt_secret", secret).Dur("access_ttl", c.AccessTTL).Dur("refresh_ttl", c.RefreshTTL).
+		Str("log_level", c.LogLevel).Str("data_dir", c.DataDir).Dur("shutdown_timeout", c.ShutdownTimeout).
+		Int("db_conns_max", c.DBConnsMax).Int("bcrypt_cost", c.BcryptCost).Msg("effective configuration")
+}
+
+// redact masks the password of a URL; an empty URL reads as "(local dev)".
+func redact(raw string) string {
+	if raw == "" {
+		return "(local dev)"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/flashstock/flashstock/engine"
+	"github.com/flashstock/flashstock/persist"
+)
+
+const userUsage = "user create --username U [--email E] [--admin] --password-stdin [config flags]"
+
+func cmdUser(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			fmt.Fprintf(e.stdout, "Usage: flashstock %s\n", userUsage)
+			return nil
+		}
+		return fmt.Errorf("%w: flashstock %s", errUsage, userUsage)
+	}
+	fs := newFlagSet(e, "user create", userUsage)
+	username := fs.String("username", "", "account name (1-150 letters, digits and @.+-_)")
+	email := fs.String("email", "", "e-mail address (optional)")
+	admin := fs.Bool("admin", false, "make the account an administrator")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	c, err := parseConfig(e, fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if !*fromStdin || *username == "" {
+		return fmt.Errorf("%w: --username and --password-stdin are required", errUsage)
+	}
+	password, err := readPassword(e)
+	if err != nil {
+		return err
+	}
+	ls, _, err := useLocalServices(ctx, &c, e.stderr, false)
+	if err != nil {
+		return err
+	}
+	defer ls.stop()
+	store, err := persist.Open(ctx, persist.Config{DatabaseURL: c.DatabaseURL, MaxConns: 2})
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer store.Close()
+	if _, err := persist.Migrate(ctx, store, func(string) {}); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	r := engine.Registration{Username: *username, Email: *email, Password: password, IsAdmin: *admin}
+	if err := createUser(ctx, store, r, c.BcryptCost); err != nil {
+		return fmt.Errorf("create user %q: %w", *username, err)
+	}
+	role := "user"
+	if *admin {
+		role = "admin"
+	}
+	fmt.Fprintf(e.stdout, "created %s %q\n", role, *username)
+	return nil
+}
+
+// readPassword reads the first line of standard input, without its line end.
+func readPassword(e env) (string, error) {
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("%w: no password on standard input", errUsage)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
