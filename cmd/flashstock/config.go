@@ -193,8 +193,8 @@ func (c config) log(l zerolog.Logger) {
 	}
 	l.Info().Str("http_addr", c.HTTPAddr).Str("env", c.Env).
 		Str("database_url", redact(c.DatabaseURL)).Str("redis_url", redact(c.RedisURL)).
-		Str("jwt_secret", secret).Dur("access_ttl", c.AccessTTL).Dur("refresh_ttl", c.RefreshTTL).
-		Str("log_level", c.LogLevel).Str("data_dir", c.DataDir).Dur("shutdown_timeout", c.ShutdownTimeout).
+		Str("jwt_secret", secret).Stringer("access_ttl", c.AccessTTL).Stringer("refresh_ttl", c.RefreshTTL).
+		Str("log_level", c.LogLevel).Str("data_dir", c.DataDir).Stringer("shutdown_timeout", c.ShutdownTimeout).Str("redis_prefix", c.RedisPrefix).
 		Int("db_conns_max", c.DBConnsMax).Int("bcrypt_cost", c.BcryptCost).Msg("effective configuration")
 }
 
