@@ -34,12 +34,24 @@ type Products interface {
 
 // ListCache keeps rendered product-list pages. Any error is treated as a
 // cache miss by the caller: the cache is never needed for correctness.
+//
+// Pages live under a generation that Invalidate advances. Get reports the
+// generation it saw and Set takes it back, storing the page only if no
+// Invalidate ran in between. The caller Gets before it reads the database,
+// and a writer Invalidates after its write commits; so a page rendered from
+// a read that raced a write is dropped rather than stored, and once an
+// Invalidate has returned, no Get returns a page read before that write.
 type ListCache interface {
-	// Get returns the cached body for key, if present.
-	Get(ctx context.Context, key string) (body []byte, ok bool, err error)
-	// Set stores body under key until the next Invalidate or the TTL.
-	Set(ctx context.Context, key string, body []byte) error
-	// Invalidate drops every cached page.
+	// Get returns the cached body for key, if present, and the generation
+	// the lookup saw, which the caller passes to Set after a miss.
+	Get(ctx context.Context, key string) (body []byte, gen int64, ok bool, err error)
+	// Set stores body under key until the next Invalidate or the TTL, but
+	// only if the current generation still equals gen, as returned by the
+	// Get that missed; otherwise an Invalidate happened since that Get, body
+	// may be stale, and Set silently does nothing.
+	Set(ctx context.Context, key string, gen int64, body []byte) error
+	// Invalidate drops every cached page and makes every Set given an
+	// earlier generation a no-op.
 	Invalidate(ctx context.Context) error
 }
 

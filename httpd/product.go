@@ -16,9 +16,11 @@ import (
 
 // Products endpoints (DESIGN.md "Products"): a public catalogue (a cached,
 // cursor-paginated list of active products and a live detail view) and admin
-// writes. Every successful write invalidates the list cache. Reads of the list
-// may therefore lag a write only by a page rendered concurrently with it,
-// which lives at most the cache TTL; the detail view is never cached.
+// writes. Every successful write invalidates the list cache after it commits,
+// and a page is cached only if no invalidation ran between the cache lookup
+// and the store (ListCache): once a write has answered, a list requested
+// after it shows it (or, if the invalidation failed, within the cache TTL).
+// The detail view is never cached.
 
 func (s *Server) registerProducts() {
 	s.handle("GET", "/products/", s.listProducts)
@@ -46,12 +48,13 @@ func (s *Server) listProducts(c *call) error {
 		return err
 	}
 	key := listCacheKey(pg)
-	body, ok := s.cachedPage(c, key)
-	if !ok {
+	look := s.cachedPage(c, key)
+	body := look.page
+	if body == nil {
 		if body, err = s.renderPage(c, pg); err != nil {
 			return err
 		}
-		s.storePage(c, key, body)
+		s.storePage(c, key, look, body)
 	}
 	c.ctx.Response.Header.Set(fasthttp.HeaderCacheControl, listCacheControl)
 	c.respondTagged(body)
@@ -94,25 +97,41 @@ func (s *Server) renderPage(c *call, pg page) ([]byte, error) {
 	return body, nil
 }
 
-// cachedPage returns the cached page; a cache error is logged and is a miss.
-func (s *Server) cachedPage(c *call, key string) ([]byte, bool) {
-	if s.deps.Cache == nil {
-		return nil, false
-	}
-	body, ok, err := s.deps.Cache.Get(c.context, key)
-	if err != nil {
-		s.log.Warn().Str("request_id", c.requestID).Str("key", key).AnErr("error", err).Msg("product list cache get failed")
-		return nil, false
-	}
-	return body, ok && len(body) > 0
+// cacheLookup is what cachedPage found: the page on a hit, nil on a miss;
+// and the generation the cache saw, if known (there is a cache and it
+// answered), which storePage hands back so that a page read after the
+// lookup is stored only if no write invalidated the cache meanwhile.
+type cacheLookup struct {
+	page  []byte
+	gen   int64
+	known bool
 }
 
-// storePage caches a rendered page; a failure is logged and otherwise ignored.
-func (s *Server) storePage(c *call, key string, body []byte) {
+// cachedPage looks the page up before the database is read (ListCache's
+// argument needs that order); a cache error is logged and is a miss.
+func (s *Server) cachedPage(c *call, key string) cacheLookup {
 	if s.deps.Cache == nil {
+		return cacheLookup{}
+	}
+	body, gen, ok, err := s.deps.Cache.Get(c.context, key)
+	if err != nil {
+		s.log.Warn().Str("request_id", c.requestID).Str("key", key).AnErr("error", err).Msg("product list cache get failed")
+		return cacheLookup{}
+	}
+	if !ok || len(body) == 0 {
+		body = nil
+	}
+	return cacheLookup{page: body, gen: gen, known: true}
+}
+
+// storePage caches a page rendered after look missed, unless the generation
+// is unknown (no cache, or the lookup failed); a failure is logged and
+// otherwise ignored.
+func (s *Server) storePage(c *call, key string, look cacheLookup, body []byte) {
+	if !look.known {
 		return
 	}
-	if err := s.deps.Cache.Set(c.context, key, body); err != nil {
+	if err := s.deps.Cache.Set(c.context, key, look.gen, body); err != nil {
 		s.log.Warn().Str("request_id", c.requestID).Str("key", key).AnErr("error", err).Msg("product list cache set failed")
 	}
 }

@@ -67,9 +67,11 @@ func TestListCache(t *testing.T) {
 	}
 	c := r.ListCache()
 	ctx := t.Context()
-	expectPage := func(key, want string) {
+	// expectPage checks the page under key ("" = a miss) and returns the
+	// generation Get saw.
+	expectPage := func(key, want string) int64 {
 		t.Helper()
-		body, ok, err := c.Get(ctx, key)
+		body, gen, ok, err := c.Get(ctx, key)
 		switch {
 		case err != nil:
 			t.Fatalf("Get(%q): %v", key, err)
@@ -78,11 +80,12 @@ func TestListCache(t *testing.T) {
 		case want != "" && (!ok || string(body) != want):
 			t.Fatalf("Get(%q) = %q, %v; want %q", key, body, ok, want)
 		}
+		return gen
 	}
-	set := func(key, body string) {
+	set := func(key string, gen int64, body string) {
 		t.Helper()
-		if err := c.Set(ctx, key, []byte(body)); err != nil {
-			t.Fatalf("Set(%q): %v", key, err)
+		if err := c.Set(ctx, key, gen, []byte(body)); err != nil {
+			t.Fatalf("Set(%q, %d): %v", key, gen, err)
 		}
 	}
 	invalidate := func() {
@@ -92,24 +95,80 @@ func TestListCache(t *testing.T) {
 		}
 	}
 
-	expectPage("limit=20", "")
-	set("limit=20", "page one")
-	set("limit=5", "page two")
+	gen := expectPage("limit=20", "")
+	if gen != 0 {
+		t.Fatalf("first generation = %d, want 0", gen)
+	}
+	set("limit=20", gen, "page one")
+	set("limit=5", gen, "page two")
 	expectPage("limit=20", "page one")
 	expectPage("limit=5", "page two")
 
 	invalidate()
 	expectPage("limit=20", "")
-	expectPage("limit=5", "")
+	if gen = expectPage("limit=5", ""); gen != 1 {
+		t.Fatalf("generation after one Invalidate = %d, want 1", gen)
+	}
 
-	set("limit=20", "page one v2")
+	set("limit=20", gen, "page one v2")
 	expectPage("limit=20", "page one v2")
 	invalidate()
 	invalidate()
 	expectPage("limit=20", "")
 
-	if err := c.Set(ctx, "huge", make([]byte, 2<<20)); err == nil {
+	if err := c.Set(ctx, "huge", expectPage("huge", ""), make([]byte, 2<<20)); err == nil {
 		t.Error("Set of a 2 MiB page succeeded")
+	}
+}
+
+// TestListCacheSetAfterInvalidateIsDropped is the race the generation
+// argument of Set closes: a handler misses, reads the database, a write
+// commits and invalidates, and then the handler stores what it read. That
+// page may predate the write, so it must not be stored.
+func TestListCacheSetAfterInvalidateIsDropped(t *testing.T) {
+	t.Parallel()
+	c := openRedis(t, time.Minute).ListCache()
+	ctx := t.Context()
+	get := func() (string, int64, bool) {
+		t.Helper()
+		body, gen, ok, err := c.Get(ctx, "k")
+		if err != nil {
+			t.Fatalf("Get: %v", err)
+		}
+		return string(body), gen, ok
+	}
+
+	_, gen, ok := get()
+	if ok {
+		t.Fatal("first Get hit")
+	}
+	if err := c.Invalidate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, "k", gen, []byte("stale")); err != nil {
+		t.Fatalf("Set with an outdated generation = %v, want a silent no-op", err)
+	}
+	body, fresh, ok := get()
+	if ok {
+		t.Fatalf("Get after Invalidate then Set(%d) = %q, want a miss", gen, body)
+	}
+	if fresh != gen+1 {
+		t.Fatalf("generation after Invalidate = %d, want %d", fresh, gen+1)
+	}
+
+	if err := c.Set(ctx, "k", fresh, []byte("fresh")); err != nil {
+		t.Fatal(err)
+	}
+	if body, _, ok := get(); !ok || body != "fresh" {
+		t.Fatalf("Get after Set(%d) = %q, %v; want %q", fresh, body, ok, "fresh")
+	}
+	// A generation from the future (never returned by Get) stores nothing
+	// either.
+	if err := c.Set(ctx, "k", fresh+1, []byte("future")); err != nil {
+		t.Fatal(err)
+	}
+	if body, _, _ := get(); body != "fresh" {
+		t.Fatalf("Get after Set(%d) = %q, want %q", fresh+1, body, "fresh")
 	}
 }
 
@@ -119,17 +178,17 @@ func TestListCachePrefixes(t *testing.T) {
 	t.Parallel()
 	a, b := openRedis(t, time.Minute).ListCache(), openRedis(t, time.Minute).ListCache()
 	ctx := t.Context()
-	if err := a.Set(ctx, "k", []byte("a")); err != nil {
+	if err := a.Set(ctx, "k", 0, []byte("a")); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Set(ctx, "k", []byte("b")); err != nil {
+	if err := b.Set(ctx, "k", 0, []byte("b")); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Invalidate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if body, ok, err := a.Get(ctx, "k"); err != nil || !ok || string(body) != "a" {
-		t.Errorf("a.Get after b.Invalidate = %q, %v, %v; want %q", body, ok, err, "a")
+	if body, gen, ok, err := a.Get(ctx, "k"); err != nil || !ok || string(body) != "a" || gen != 0 {
+		t.Errorf("a.Get after b.Invalidate = %q, generation %d, %v, %v; want %q in generation 0", body, gen, ok, err, "a")
 	}
 }
 
@@ -137,11 +196,11 @@ func TestListCacheTTL(t *testing.T) {
 	t.Parallel()
 	c := openRedis(t, 50*time.Millisecond).ListCache()
 	ctx := t.Context()
-	if err := c.Set(ctx, "k", []byte("v")); err != nil {
+	if err := c.Set(ctx, "k", 0, []byte("v")); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		_, ok, err := c.Get(ctx, "k")
+		_, _, ok, err := c.Get(ctx, "k")
 		if err != nil {
 			t.Fatal(err)
 		}
