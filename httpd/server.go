@@ -9,6 +9,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -39,6 +40,10 @@ type Server struct {
 	router *router.Router
 	http   *fasthttp.Server
 	tokens *tokens
+
+	mu        sync.Mutex     // guards shut and listeners
+	shut      bool           // Shutdown has begun
+	listeners []net.Listener // every listener passed to Serve
 }
 
 // New validates cfg and builds a server with every route registered.
@@ -79,12 +84,35 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // Handler returns the request handler (for in-memory tests).
 func (s *Server) Handler() fasthttp.RequestHandler { return s.http.Handler }
 
-// Serve accepts connections on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
+// Serve accepts connections on ln until Shutdown; after Shutdown it returns
+// at once.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shut {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
+	s.listeners = append(s.listeners, ln)
+	s.mu.Unlock()
+	return s.http.Serve(ln)
+}
 
 // Shutdown stops accepting connections and waits for in-flight requests
-// until ctx ends.
-func (s *Server) Shutdown(ctx context.Context) error { return s.http.ShutdownWithContext(ctx) }
+// until ctx ends. It also closes the listeners itself: fasthttp only closes
+// those its Serve had registered, so a Shutdown racing a Serve that had not
+// got that far would otherwise leave Serve blocked in Accept for good.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shut = true
+	listeners := s.listeners
+	s.mu.Unlock()
+	err := s.http.ShutdownWithContext(ctx)
+	for _, ln := range listeners {
+		_ = ln.Close() // already closed by fasthttp in the common case
+	}
+	return err
+}
 
 // handle registers h for method and path. Paths work with and without the
 // trailing slash: routes are stored without it and route strips it from

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/flashstock/flashstock/engine"
 )
@@ -167,6 +169,33 @@ func TestOneLogLinePerRequest(t *testing.T) {
 	for _, want := range []string{`"method":"GET"`, `"route":"/auth/users/me/"`, `"status":200`, `"duration"`, `"user_id":"`} {
 		if !strings.Contains(line, want) {
 			t.Errorf("request log line lacks %s: %s", want, line)
+		}
+	}
+}
+
+// TestShutdownRacingServe: a Shutdown that lands before Serve has started
+// accepting must still end Serve (fasthttp alone would leave it in Accept).
+func TestShutdownRacingServe(t *testing.T) {
+	t.Parallel()
+	store := newMemStore()
+	for i := 0; i < 200; i++ {
+		srv, err := New(Config{JWTSecret: testSecret}, Deps{Users: store, Products: store, Log: zerolog.Nop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln := fasthttputil.NewInmemoryListener()
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		if err := srv.Shutdown(context.Background()); err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		select {
+		case err := <-served:
+			if err != nil {
+				t.Fatalf("Serve after Shutdown: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("iteration %d: Serve still blocked 10s after Shutdown", i)
 		}
 	}
 }
