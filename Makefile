@@ -24,7 +24,7 @@ run: build ## serve on 127.0.0.1:8080 with a local PostgreSQL + Redis under .dat
 	./$(BIN) serve
 
 test: assets ## run every test (-race) against throwaway PostgreSQL and Redis
-	$(WITHSERVICES) $(GO) test -race -count=1 ./...
+	$(WITHSERVICES) $(GO) test -race -count=1 -timeout 5m ./...
 
 lint: ## gofmt check, go vet, staticcheck
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt would change:"; echo "$$bad"; exit 1; fi
