@@ -23,8 +23,9 @@ const (
 	PageLimitMax = 100
 )
 
-// Limits are the configurable per-order limits; zero fields take the hard
-// maximum.
+// Limits are the configurable per-order limits. MergeItems treats a zero
+// field as the hard maximum (and caps larger ones to it); Validate, for
+// configuration, wants every field set explicitly within the hard maxima.
 type Limits struct {
 	ItemsPerOrderMax int
 	ItemQuantityMax  int64

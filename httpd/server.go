@@ -117,8 +117,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // handle registers h for method and path. Paths work with and without the
 // trailing slash: routes are stored without it and route strips it from
 // requests (fasthttp/router panics when both forms are registered).
+// A GET route answers HEAD too (fasthttp sends the headers without the body).
 func (s *Server) handle(method, path string, h handler) {
-	s.router.Handle(method, routePath(path), s.wrap(path, h))
+	wrapped := s.wrap(path, h)
+	s.router.Handle(method, routePath(path), wrapped)
+	if method == fasthttp.MethodGet {
+		s.router.Handle(fasthttp.MethodHead, routePath(path), wrapped)
+	}
 }
 
 // routePath drops one trailing slash, except from "/".

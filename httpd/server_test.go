@@ -199,3 +199,16 @@ func TestShutdownRacingServe(t *testing.T) {
 		}
 	}
 }
+
+func TestHeadAnswersLikeGet(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	_, getHdr, _ := ts.do("GET", "/products/", nil)
+	status, hdr, body := ts.do("HEAD", "/products/", nil)
+	if status != 200 || len(body) != 0 {
+		t.Fatalf("HEAD /products/: %d with %d body bytes", status, len(body))
+	}
+	if etag := headerValue(hdr, "ETag"); etag == "" || etag != headerValue(getHdr, "ETag") {
+		t.Fatalf("HEAD ETag %q, GET ETag %q", etag, headerValue(getHdr, "ETag"))
+	}
+}
