@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/flashstock/flashstock/persist"
@@ -13,20 +14,11 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ls, _, err := useLocalServices(ctx, &c, e.stderr, false)
+	_, applied, done, err := openMigratedStore(ctx, e, &c, func(msg string) { fmt.Fprintln(e.stderr, msg) })
 	if err != nil {
 		return err
 	}
-	defer ls.stop()
-	store, err := persist.Open(ctx, persist.Config{DatabaseURL: c.DatabaseURL, MaxConns: 2})
-	if err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	defer store.Close()
-	applied, err := persist.Migrate(ctx, store, func(msg string) { fmt.Fprintln(e.stderr, msg) })
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
+	defer done()
 	if len(applied) == 0 {
 		fmt.Fprintln(e.stdout, "database schema already up to date")
 	}
@@ -34,4 +26,27 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stdout, "applied %s\n", name)
 	}
 	return nil
+}
+
+// openMigratedStore opens a small pool on the configured database (in dev
+// with no URL, the local one, started or reused) and applies pending
+// migrations. done closes the pool and stops what was started.
+func openMigratedStore(ctx context.Context, e env, c *config, log func(string)) (store *persist.Store, applied []string, done func(), err error) {
+	ls, _, err := useLocalServices(ctx, c, e.stderr, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	store, err = persist.Open(ctx, persist.Config{DatabaseURL: c.DatabaseURL, MaxConns: 2})
+	if err != nil {
+		return nil, nil, nil, errors.Join(fmt.Errorf("database: %w", err), ls.stop())
+	}
+	done = func() {
+		store.Close()
+		_ = ls.stop()
+	}
+	if applied, err = persist.Migrate(ctx, store, log); err != nil {
+		done()
+		return nil, nil, nil, fmt.Errorf("migrations: %w", err)
+	}
+	return store, applied, done, nil
 }

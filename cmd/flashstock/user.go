@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/flashstock/flashstock/engine"
-	"github.com/flashstock/flashstock/persist"
 )
 
 const userUsage = "user create --username U [--email E] [--admin] --password-stdin [config flags]"
@@ -36,19 +35,11 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ls, _, err := useLocalServices(ctx, &c, e.stderr, false)
+	store, _, done, err := openMigratedStore(ctx, e, &c, func(string) {})
 	if err != nil {
 		return err
 	}
-	defer ls.stop()
-	store, err := persist.Open(ctx, persist.Config{DatabaseURL: c.DatabaseURL, MaxConns: 2})
-	if err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	defer store.Close()
-	if _, err := persist.Migrate(ctx, store, func(string) {}); err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
+	defer done()
 	r := engine.Registration{Username: *username, Email: *email, Password: password, IsAdmin: *admin}
 	if err := createUser(ctx, store, r, c.BcryptCost); err != nil {
 		return fmt.Errorf("create user %q: %w", *username, err)
