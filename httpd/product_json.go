@@ -120,16 +120,8 @@ func (r productCreateRequest) product(id engine.ID, now time.Time) (engine.Produ
 }
 
 // productPatchRequest is the body of PATCH /products/{id}: any subset of the
-// catalogue fields, none null.
-type productPatchRequest struct {
-	SKU               jsonField[string] `json:"sku"`
-	Name              jsonField[string] `json:"name"`
-	Price             jsonField[int64]  `json:"price"`
-	Stock             jsonField[int64]  `json:"stock"`
-	Currency          jsonField[string] `json:"currency"`
-	IsActive          jsonField[bool]   `json:"is_active"`
-	LowStockThreshold jsonField[int64]  `json:"low_stock_threshold"`
-}
+// create fields, none null.
+type productPatchRequest productCreateRequest
 
 // patch returns the engine patch; the values themselves are validated by
 // Product.Apply against the stored product.
