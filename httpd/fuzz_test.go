@@ -54,10 +54,13 @@ func FuzzDecodeRegister(f *testing.F) {
 	})
 }
 
-func FuzzDecodeLogin(f *testing.F) {
+// fuzzDecodeValidated fuzzes a request type whose decoder is decodeJSON and
+// whose checks are its validate method: every input is a 400-class error or a
+// request that accepted reports as complete.
+func fuzzDecodeValidated[T interface{ validate() error }](f *testing.F, accepted func(T) bool) {
 	seed(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var req loginRequest
+		var req T
 		if err := decodeJSON(body, &req); err != nil {
 			wantClientError(t, err)
 			return
@@ -66,46 +69,22 @@ func FuzzDecodeLogin(f *testing.F) {
 			wantClientError(t, err)
 			return
 		}
-		if req.Username == "" || req.Password == "" {
+		if !accepted(req) {
 			t.Fatalf("accepted %+v", req)
 		}
 	})
+}
+
+func FuzzDecodeLogin(f *testing.F) {
+	fuzzDecodeValidated(f, func(r loginRequest) bool { return r.Username != "" && r.Password != "" })
 }
 
 func FuzzDecodeRefresh(f *testing.F) {
-	seed(f)
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var req refreshRequest
-		if err := decodeJSON(body, &req); err != nil {
-			wantClientError(t, err)
-			return
-		}
-		if err := req.validate(); err != nil {
-			wantClientError(t, err)
-			return
-		}
-		if req.Refresh == "" {
-			t.Fatalf("accepted %+v", req)
-		}
-	})
+	fuzzDecodeValidated(f, func(r refreshRequest) bool { return r.Refresh != "" })
 }
 
 func FuzzDecodeVerify(f *testing.F) {
-	seed(f)
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var req verifyRequest
-		if err := decodeJSON(body, &req); err != nil {
-			wantClientError(t, err)
-			return
-		}
-		if err := req.validate(); err != nil {
-			wantClientError(t, err)
-			return
-		}
-		if req.Token == "" {
-			t.Fatalf("accepted %+v", req)
-		}
-	})
+	fuzzDecodeValidated(f, func(r verifyRequest) bool { return r.Token != "" })
 }
 
 // FuzzParseToken feeds arbitrary strings to the token parser: it must never
