@@ -59,3 +59,23 @@ type ListCache interface {
 type Pinger interface {
 	Ping(ctx context.Context) error
 }
+
+// Orders places, reads and moves orders. Stock changes go through the SKU
+// actors behind it.
+type Orders interface {
+	// PlaceOrder creates a pending order for cmd, all-or-nothing: a
+	// shortfall is *engine.StockError, an unknown or inactive product
+	// engine.ErrInvalid, too much work engine.ErrOverloaded, a failed or
+	// timed-out commit engine.ErrUnavailable (the order then either exists
+	// in full or not at all).
+	PlaceOrder(ctx context.Context, cmd engine.PlaceOrder) (engine.Order, error)
+	// Order returns one order with its items or engine.ErrNotFound.
+	Order(ctx context.Context, id engine.ID) (engine.Order, error)
+	// ListOrders returns one page of orders, newest first.
+	ListOrders(ctx context.Context, q engine.OrderQuery) ([]engine.Order, error)
+	// TransitionOrder moves an order along the state machine on behalf of
+	// cmd.By and returns it as stored; stock is returned when the new status
+	// releases it. An impossible edge is engine.ErrConflict; an order the
+	// caller may not see is engine.ErrNotFound.
+	TransitionOrder(ctx context.Context, cmd engine.TransitionOrder) (engine.Order, error)
+}

@@ -16,6 +16,10 @@ var (
 	errPayloadTooLarge  = errors.New("request body too large")
 	errMethodNotAllowed = errors.New("method not allowed")
 	errRouteNotFound    = errors.New("no such route")
+	// errRateLimited: the caller exceeded a rate limit (429).
+	errRateLimited = errors.New("rate limited")
+	// errIdempotencyKeyReused: the key was used before with another body (422).
+	errIdempotencyKeyReused = errors.New("idempotency key reused with a different request")
 )
 
 // problemKind is one row of the error table.
@@ -40,6 +44,8 @@ var problemKinds = []problemKind{
 	{errMethodNotAllowed, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed"},
 	{engine.ErrConflict, fasthttp.StatusConflict, "conflict", "Conflict"},
 	{errPayloadTooLarge, fasthttp.StatusRequestEntityTooLarge, "payload_too_large", "Payload too large"},
+	{errIdempotencyKeyReused, fasthttp.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency key reused"},
+	{errRateLimited, fasthttp.StatusTooManyRequests, "rate_limited", "Too many requests"},
 	{engine.ErrOverloaded, fasthttp.StatusServiceUnavailable, "overloaded", "Overloaded"},
 	{engine.ErrUnavailable, fasthttp.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 }

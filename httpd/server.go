@@ -27,9 +27,17 @@ const (
 type Deps struct {
 	Users    Users
 	Products Products
+	Orders   Orders
 	Cache    ListCache
 	Checks   map[string]Pinger
 	Log      zerolog.Logger
+
+	// OrderLimiter limits order creation per user and AuthLimiter login and
+	// registration per client IP; nil = no limit.
+	OrderLimiter RateLimiter
+	AuthLimiter  RateLimiter
+	// Idempotency keeps Idempotency-Key outcomes; nil = the header is ignored.
+	Idempotency Idempotency
 }
 
 // Server is the HTTP front of flashstock.
