@@ -1,0 +1,125 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/flashstock/flashstock/engine"
+)
+
+// Defaults for Config fields left zero.
+const (
+	ShardsDefault            = 256
+	ActorIdleDefault         = 5 * time.Minute
+	InflightPerSKUMaxDefault = 4096
+	InflightMaxDefault       = 65536
+	BatchOrdersMaxDefault    = 1000
+	BatchBytesMaxDefault     = 1 << 20
+	CommitTimeoutDefault     = 5 * time.Second
+	LoadTimeoutDefault       = 5 * time.Second
+	CrashesMaxDefault        = 3
+	CrashWindowDefault       = time.Minute
+	CrashBackoffDefault      = time.Second
+	crashBackoffMax          = 30 * time.Second
+	HoldTimeoutDefault       = time.Minute
+	RepairIntervalDefault    = 10 * time.Second
+	ReleaseTimeoutDefault    = 5 * time.Second
+	// skuInboxSize is the initial inbox of a SKU actor: small, since a
+	// million idle actors must fit in memory (the inbox grows on demand).
+	skuInboxSize = 8
+	// shardsMax bounds the shard count (each shard is a mutex and a map).
+	shardsMax = 1 << 16
+)
+
+// Config tunes the actors. Zero fields take the defaults above.
+type Config struct {
+	// Shards is the number of shards products are hashed into; the shard
+	// is the unit of ownership the cluster work will lease.
+	Shards int
+	// ActorIdle is how long a SKU actor may stay unused before it is
+	// passivated (stopped; the next request spawns it again).
+	ActorIdle time.Duration
+	// OrderTTL is how long a pending order waits for payment.
+	OrderTTL time.Duration
+	// InflightPerSKUMax and InflightMax bound the requests admitted to one
+	// SKU actor and to all of them; beyond either, engine.ErrOverloaded.
+	InflightPerSKUMax int
+	InflightMax       int
+	// BatchOrdersMax and BatchBytesMax bound one group commit (operations,
+	// and an estimate of the bytes sent).
+	BatchOrdersMax int
+	BatchBytesMax  int
+	// CommitTimeout bounds one group commit, LoadTimeout one product load.
+	CommitTimeout time.Duration
+	LoadTimeout   time.Duration
+	// CrashesMax crashes of one SKU actor within CrashWindow put it in
+	// back-off: it answers engine.ErrUnavailable for CrashBackoff (doubling
+	// on each further back-off, up to 30 s) instead of spinning.
+	CrashesMax   int
+	CrashWindow  time.Duration
+	CrashBackoff time.Duration
+	// HoldTimeout is the age after which an assembling hold is considered
+	// abandoned and released by the repair loop, which runs every
+	// RepairInterval. It must exceed the longest order placement.
+	HoldTimeout    time.Duration
+	RepairInterval time.Duration
+	// ReleaseTimeout bounds returning stock after a transition or an
+	// abandoned order (the repair loop finishes what it could not).
+	ReleaseTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defInt := func(n *int, v int) {
+		if *n == 0 {
+			*n = v
+		}
+	}
+	defInt(&c.Shards, ShardsDefault)
+	defInt(&c.InflightPerSKUMax, InflightPerSKUMaxDefault)
+	defInt(&c.InflightMax, InflightMaxDefault)
+	defInt(&c.BatchOrdersMax, BatchOrdersMaxDefault)
+	defInt(&c.BatchBytesMax, BatchBytesMaxDefault)
+	defInt(&c.CrashesMax, CrashesMaxDefault)
+	def(&c.ActorIdle, ActorIdleDefault)
+	def(&c.OrderTTL, engine.OrderTTLDefault)
+	def(&c.CommitTimeout, CommitTimeoutDefault)
+	def(&c.LoadTimeout, LoadTimeoutDefault)
+	def(&c.CrashWindow, CrashWindowDefault)
+	def(&c.CrashBackoff, CrashBackoffDefault)
+	def(&c.HoldTimeout, HoldTimeoutDefault)
+	def(&c.RepairInterval, RepairIntervalDefault)
+	def(&c.ReleaseTimeout, ReleaseTimeoutDefault)
+	return c
+}
+
+// Validate reports every unusable field, after defaults are applied.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	add := func(ok bool, format string, a ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, a...))
+		}
+	}
+	add(c.Shards >= 1 && c.Shards <= shardsMax, "shards: must be between 1 and %d", shardsMax)
+	add(c.InflightPerSKUMax >= 1 && c.InflightPerSKUMax <= c.InflightMax,
+		"in-flight limits: need 1 <= per SKU <= overall")
+	add(c.BatchOrdersMax >= 1 && c.BatchBytesMax >= 1<<10, "batch limits: need >= 1 order and >= 1 KiB")
+	add(c.CrashesMax >= 1, "crashes max: must be at least 1")
+	for name, d := range map[string]time.Duration{"actor idle": c.ActorIdle, "order ttl": c.OrderTTL,
+		"commit timeout": c.CommitTimeout, "load timeout": c.LoadTimeout, "crash window": c.CrashWindow,
+		"crash backoff": c.CrashBackoff, "hold timeout": c.HoldTimeout, "repair interval": c.RepairInterval,
+		"release timeout": c.ReleaseTimeout} {
+		add(d > 0, "%s: must be positive", name)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("actors config: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,265 @@
+package actors
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/flashstock/flashstock/engine"
+)
+
+// Inventory routes stock work to SKU actors: one actor per product,
+// spawned on first use and passivated when idle, found through a fixed
+// number of shards keyed by a stable hash of the product id. It is the
+// typed client of the SKU actors and applies backpressure: a request beyond
+// the in-flight bounds is refused at once with engine.ErrOverloaded, and
+// every wait for an actor ends by the caller's context deadline with
+// engine.ErrUnavailable. Its methods are safe for concurrent use.
+type Inventory struct {
+	system *actor.Engine
+	store  SKUStore
+	cfg    Config
+	log    zerolog.Logger
+	shards []*shard
+
+	inflight     atomic.Int64  // admitted requests not yet answered, all SKUs
+	incarnations atomic.Uint64 // makes every spawned actor id unique
+	crashes      atomic.Uint64 // SKU actor panics recovered, all time
+
+	stop      chan struct{} // closed by Close
+	loopDone  chan struct{} // closed when the passivation loop ends
+	closeOnce sync.Once
+}
+
+// shard is one routing bucket: the live SKU actors of its products.
+type shard struct {
+	mu     sync.Mutex
+	skus   map[engine.ID]*skuEntry // guarded by mu
+	closed bool                    // guarded by mu; no more spawns
+}
+
+// skuEntry is one live SKU actor. inflight only grows under the shard's
+// mutex (admission) and shrinks when the actor answers, so the passivation
+// check "inflight == 0 under the mutex" means nobody can still be talking
+// to the actor once its entry is gone.
+type skuEntry struct {
+	pid      *actor.PID
+	inflight atomic.Int64
+	lastUsed time.Time // guarded by the shard's mutex
+}
+
+// NewInventory builds the inventory on a hollywood system and starts its
+// passivation loop; Close stops it.
+func NewInventory(system *actor.Engine, store SKUStore, cfg Config, log zerolog.Logger) (*Inventory, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if system == nil || store == nil {
+		return nil, errors.New("actors: NewInventory needs a system and a store")
+	}
+	inv := &Inventory{system: system, store: store, cfg: cfg, log: log,
+		shards: make([]*shard, cfg.Shards), stop: make(chan struct{}), loopDone: make(chan struct{})}
+	for i := range inv.shards {
+		inv.shards[i] = &shard{skus: map[engine.ID]*skuEntry{}}
+	}
+	go inv.passivateLoop()
+	return inv, nil
+}
+
+// PlaceOrder places a single-product order (cmd.Items has exactly one
+// line) through the product's actor and returns it once committed.
+func (inv *Inventory) PlaceOrder(ctx context.Context, cmd engine.PlaceOrder) (engine.Order, error) {
+	if len(cmd.Items) != 1 {
+		return engine.Order{}, engine.Invalid("items", "a single-product order has exactly one item")
+	}
+	ref, err := engine.NewReference(rand.Reader)
+	if err != nil {
+		return engine.Order{}, err
+	}
+	m := &placeOrder{cmd: cmd, reference: ref}
+	r, err := inv.request(ctx, cmd.Items[0].ProductID, m, &m.skuCall)
+	return r.order, err
+}
+
+// Hold takes quantity units of a product for a multi-product order being
+// assembled and returns the product as it was when they were taken (its
+// name and price go into the order). The hold is committed when it returns.
+func (inv *Inventory) Hold(ctx context.Context, orderID, productID engine.ID, quantity int64, now time.Time) (engine.Product, error) {
+	m := &holdStock{orderID: orderID, quantity: quantity, now: now}
+	r, err := inv.request(ctx, productID, m, &m.skuCall)
+	return r.product, err
+}
+
+// Release returns to stock whatever an order holds of a product (nothing,
+// if the hold was consumed or released already): the one release path of
+// cancellation, expiry, failed payment and abandoned orders.
+func (inv *Inventory) Release(ctx context.Context, orderID, productID engine.ID) error {
+	m := &releaseStock{orderID: orderID}
+	_, err := inv.request(ctx, productID, m, &m.skuCall)
+	return err
+}
+
+// UpdateProduct applies change to a product through its actor (restock,
+// catalogue edits), after committing the actor's pending work, and returns
+// the stored product. It satisfies httpd's Products.UpdateProduct.
+func (inv *Inventory) UpdateProduct(ctx context.Context, id engine.ID,
+	change func(engine.Product) (engine.Product, error)) (engine.Product, error) {
+	m := &updateProduct{change: change}
+	r, err := inv.request(ctx, id, m, &m.skuCall)
+	return r.product, err
+}
+
+// request admits one message for a product's actor, sends it and waits for
+// the answer or the context's end.
+func (inv *Inventory) request(ctx context.Context, id engine.ID, msg any, call *skuCall) (skuResult, error) {
+	e, err := inv.admit(id)
+	if err != nil {
+		return skuResult{}, err
+	}
+	call.reply, call.entry, call.inv = make(chan skuResult, 1), e, inv
+	call.deadline, _ = ctx.Deadline()
+	inv.system.Send(e.pid, msg)
+	select {
+	case r := <-call.reply:
+		return r, r.err
+	case <-ctx.Done():
+		return skuResult{}, fmt.Errorf("%w: product %s did not answer in time", engine.ErrUnavailable, id)
+	}
+}
+
+// admit finds or spawns the product's actor and counts one request in
+// flight, or refuses it when a bound is reached.
+func (inv *Inventory) admit(id engine.ID) (*skuEntry, error) {
+	if inv.inflight.Add(1) > int64(inv.cfg.InflightMax) {
+		inv.inflight.Add(-1)
+		return nil, fmt.Errorf("%w: %d requests in flight", engine.ErrOverloaded, inv.cfg.InflightMax)
+	}
+	sh := inv.shards[engine.ShardOf(id, len(inv.shards))]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.closed {
+		inv.inflight.Add(-1)
+		return nil, fmt.Errorf("%w: shutting down", engine.ErrUnavailable)
+	}
+	e := sh.skus[id]
+	if e == nil {
+		e = &skuEntry{pid: inv.spawn(id)}
+		sh.skus[id] = e
+	}
+	if e.inflight.Load() >= int64(inv.cfg.InflightPerSKUMax) {
+		inv.inflight.Add(-1)
+		return nil, fmt.Errorf("%w: product %s has %d requests in flight", engine.ErrOverloaded, id, inv.cfg.InflightPerSKUMax)
+	}
+	e.inflight.Add(1)
+	e.lastUsed = time.Now()
+	return e, nil
+}
+
+// spawn starts an actor for the product. Every incarnation gets its own id,
+// so a new one never collides with one still stopping (hollywood returns
+// the old PID for a duplicate id).
+func (inv *Inventory) spawn(id engine.ID) *actor.PID {
+	n := inv.incarnations.Add(1)
+	return inv.system.Spawn(func() actor.Receiver { return newSKU(id, inv) }, "sku",
+		actor.WithID(id.String()+"."+strconv.FormatUint(n, 10)), actor.WithInboxSize(skuInboxSize))
+}
+
+// finish gives back one admission; the actor calls it when it answers.
+func (inv *Inventory) finish(e *skuEntry) {
+	e.inflight.Add(-1)
+	inv.inflight.Add(-1)
+}
+
+// passivateLoop stops idle actors until Close.
+func (inv *Inventory) passivateLoop() {
+	defer close(inv.loopDone)
+	t := time.NewTicker(min(inv.cfg.ActorIdle/4+time.Millisecond, 30*time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-inv.stop:
+			return
+		case now := <-t.C:
+			if n := inv.passivateIdle(now); n > 0 {
+				inv.log.Debug().Int("actors", n).Msg("passivated idle SKU actors")
+			}
+		}
+	}
+}
+
+// passivateIdle stops every actor with nothing in flight that was last
+// used ActorIdle before now, and returns how many.
+func (inv *Inventory) passivateIdle(now time.Time) int {
+	var pids []*actor.PID
+	for _, sh := range inv.shards {
+		sh.mu.Lock()
+		for id, e := range sh.skus {
+			if e.inflight.Load() == 0 && now.Sub(e.lastUsed) >= inv.cfg.ActorIdle {
+				delete(sh.skus, id)
+				pids = append(pids, e.pid)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	for _, pid := range pids {
+		inv.system.Poison(pid)
+	}
+	return len(pids)
+}
+
+// Stats is a snapshot of the inventory for operators.
+type Stats struct {
+	LiveActors int    // SKU actors currently spawned
+	Inflight   int64  // requests admitted and not yet answered
+	Crashes    uint64 // SKU actor panics recovered since start
+}
+
+// Stats returns a snapshot of the inventory.
+func (inv *Inventory) Stats() Stats {
+	s := Stats{Inflight: inv.inflight.Load(), Crashes: inv.crashes.Load()}
+	for _, sh := range inv.shards {
+		sh.mu.Lock()
+		s.LiveActors += len(sh.skus)
+		sh.mu.Unlock()
+	}
+	return s
+}
+
+// Close refuses new requests, stops every actor after the work queued in
+// it, and waits for them until ctx ends.
+func (inv *Inventory) Close(ctx context.Context) error {
+	var pids []*actor.PID
+	inv.closeOnce.Do(func() {
+		close(inv.stop)
+		<-inv.loopDone
+		for _, sh := range inv.shards {
+			sh.mu.Lock()
+			sh.closed = true
+			for id, e := range sh.skus {
+				pids = append(pids, e.pid)
+				delete(sh.skus, id)
+			}
+			sh.mu.Unlock()
+		}
+	})
+	stopped := make([]context.Context, len(pids))
+	for i, pid := range pids {
+		stopped[i] = inv.system.PoisonCtx(ctx, pid)
+	}
+	for _, done := range stopped {
+		<-done.Done() // ends when the actor stopped or ctx ended
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("actors: stopping SKU actors: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,431 @@
+package actors
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/flashstock/flashstock/engine"
+)
+
+// The SKU actor: one per product, the only writer of that product's stock.
+//
+// Messages it accepts (each carries a skuCall and is answered exactly once
+// on its reply channel, capacity 1, so the actor never blocks on a caller):
+//
+//	*placeOrder    take the units of a single-product order; answered with
+//	               the order after the group commit that wrote it
+//	*holdStock     take units for a multi-product order being assembled;
+//	               answered with the product snapshot after the hold commits
+//	*releaseStock  return an order's held units to stock (no-op when none);
+//	               answered after the commit
+//	*updateProduct commit pending work, then apply a catalogue change or
+//	               restock under the row lock; answered with the stored product
+//	flush          (sent to itself) commit the open batch
+//
+// Group commit: work that arrives is checked against the ledger (stock
+// minus units taken by uncommitted work) and joins the open batch; the
+// first item of a batch sends the actor a flush message, which queues
+// behind everything already in the inbox. So a lone order commits at once,
+// and the orders that arrive while a commit is in flight form the next
+// batch. A batch is bounded in operations and bytes; one transaction
+// writes it, and every caller is answered after that commit.
+//
+// Failure: a failed commit answers every operation of its batch with a
+// retryable engine.ErrUnavailable and reloads the product from the
+// database (the commit may have happened: the database is the truth). A
+// panic anywhere is recovered here, never reaching hollywood: the message
+// being handled and all open work are answered with ErrUnavailable, and the
+// state is reloaded on the next message. CrashesMax panics within
+// CrashWindow put the actor in back-off, answering ErrUnavailable without
+// doing work. The actor never assumes its memory survived: it loads the
+// product lazily on the first message after a start or a crash.
+
+// skuCall is what every request to a SKU actor carries.
+type skuCall struct {
+	reply    chan skuResult // capacity 1, written once
+	deadline time.Time      // the caller gives up then; zero = never
+	entry    *skuEntry      // the admission to give back
+	inv      *Inventory
+	answered bool // owned by the actor
+}
+
+// skuResult is a SKU actor's answer.
+type skuResult struct {
+	order   engine.Order   // placeOrder
+	product engine.Product // holdStock, updateProduct
+	err     error
+}
+
+// answer replies once and gives back the admission.
+func (c *skuCall) answer(r skuResult) {
+	if c.answered {
+		return
+	}
+	c.answered = true
+	c.inv.finish(c.entry)
+	c.reply <- r
+}
+
+func (c *skuCall) fail(err error) { c.answer(skuResult{err: err}) }
+
+// expired reports whether the caller has given up waiting.
+func (c *skuCall) expired(now time.Time) bool {
+	return !c.deadline.IsZero() && now.After(c.deadline)
+}
+
+type placeOrder struct {
+	skuCall
+	cmd       engine.PlaceOrder
+	reference string
+}
+
+type holdStock struct {
+	skuCall
+	orderID  engine.ID
+	quantity int64
+	now      time.Time
+}
+
+type releaseStock struct {
+	skuCall
+	orderID engine.ID
+}
+
+type updateProduct struct {
+	skuCall
+	change func(engine.Product) (engine.Product, error)
+}
+
+type flush struct{}
+
+// openOp is one operation of the open batch.
+type openOp struct {
+	call    *skuCall
+	order   *engine.Order  // placeOrder
+	hold    *engine.Hold   // holdStock
+	release engine.ID      // releaseStock
+	product engine.Product // snapshot for holdStock's answer
+	units   int64          // taken from the ledger
+	bytes   int            // estimated size in the commit
+}
+
+// opBytesBase estimates the fixed size of one operation in a commit.
+const opBytesBase = 160
+
+// sku is the actor's state; only its Receive touches it.
+type sku struct {
+	id  engine.ID
+	inv *Inventory
+
+	ledger      engine.Ledger
+	loaded      bool
+	open        []openOp // the open batch, in arrival order
+	committing  []openOp // the batch being committed
+	flushQueued bool     // a flush message is in the inbox
+
+	current      *skuCall // the request being handled, for crash recovery
+	crashes      []time.Time
+	backoff      time.Duration
+	backoffUntil time.Time
+}
+
+func newSKU(id engine.ID, inv *Inventory) *sku { return &sku{id: id, inv: inv} }
+
+// Receive dispatches one message; see the protocol above.
+func (a *sku) Receive(c *actor.Context) {
+	defer a.recoverCrash()
+	switch m := c.Message().(type) {
+	case *placeOrder:
+		a.current = &m.skuCall
+		a.placeOrder(c, m)
+	case *holdStock:
+		a.current = &m.skuCall
+		a.holdStock(c, m)
+	case *releaseStock:
+		a.current = &m.skuCall
+		a.releaseStock(c, m)
+	case *updateProduct:
+		a.current = &m.skuCall
+		a.updateProduct(m)
+	case flush:
+		a.flushQueued = false
+		a.flush(c)
+	case actor.Stopped:
+		a.failAll(fmt.Errorf("%w: product %s actor stopped", engine.ErrUnavailable, a.id))
+	}
+	a.current = nil
+}
+
+// ready answers call with an error and returns false when the actor is in
+// back-off or cannot load its product.
+func (a *sku) ready(call *skuCall) bool {
+	if now := time.Now(); now.Before(a.backoffUntil) {
+		call.fail(fmt.Errorf("%w: product %s is recovering from repeated crashes", engine.ErrUnavailable, a.id))
+		return false
+	}
+	if a.loaded {
+		return true
+	}
+	p, err := a.loadProduct()
+	if err != nil {
+		call.fail(err)
+		return false
+	}
+	if a.ledger, err = engine.NewLedger(p); err != nil {
+		call.fail(fmt.Errorf("%w: product %s: %v", engine.ErrUnavailable, a.id, err))
+		return false
+	}
+	a.loaded = true
+	return true
+}
+
+func (a *sku) loadProduct() (engine.Product, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.inv.cfg.LoadTimeout)
+	defer cancel()
+	p, err := a.inv.store.Product(ctx, a.id)
+	if err != nil {
+		return engine.Product{}, fmt.Errorf("load product %s: %w", a.id, err)
+	}
+	return p, nil
+}
+
+func (a *sku) placeOrder(c *actor.Context, m *placeOrder) {
+	if !a.ready(&m.skuCall) {
+		return
+	}
+	q := m.cmd.Items[0].Quantity
+	if err := a.ledger.Take(q); err != nil {
+		m.fail(err)
+		return
+	}
+	o, err := engine.NewOrder(engine.OrderDraft{ID: m.cmd.OrderID, Reference: m.reference, UserID: m.cmd.UserID,
+		Lines: []engine.OrderLine{{Product: a.ledger.Product(), Quantity: q}}, Now: m.cmd.Now, TTL: a.inv.cfg.OrderTTL})
+	if err != nil {
+		a.ledger.Untake(q)
+		m.fail(err)
+		return
+	}
+	a.enqueue(c, openOp{call: &m.skuCall, order: &o, units: q, bytes: opBytesBase + len(o.Items[0].ProductName)})
+}
+
+func (a *sku) holdStock(c *actor.Context, m *holdStock) {
+	if !a.ready(&m.skuCall) {
+		return
+	}
+	if err := a.ledger.Take(m.quantity); err != nil {
+		m.fail(err)
+		return
+	}
+	h := engine.Hold{OrderID: m.orderID, ProductID: a.id, Quantity: m.quantity, Kind: engine.HoldAssembling, CreatedAt: m.now}
+	a.enqueue(c, openOp{call: &m.skuCall, hold: &h, product: a.ledger.Product(), units: m.quantity, bytes: opBytesBase})
+}
+
+func (a *sku) releaseStock(c *actor.Context, m *releaseStock) {
+	if !a.ready(&m.skuCall) {
+		return
+	}
+	a.enqueue(c, openOp{call: &m.skuCall, release: m.orderID, bytes: opBytesBase})
+}
+
+// enqueue adds op to the open batch and makes sure a flush will follow.
+func (a *sku) enqueue(c *actor.Context, op openOp) {
+	a.open = append(a.open, op)
+	if !a.flushQueued {
+		a.flushQueued = true
+		c.Send(c.PID(), flush{})
+	}
+}
+
+func (a *sku) updateProduct(m *updateProduct) {
+	if !a.ready(&m.skuCall) {
+		return
+	}
+	for len(a.open) > 0 && a.loaded { // the change sees every earlier order committed
+		a.commitNext()
+	}
+	if !a.loaded {
+		m.fail(fmt.Errorf("%w: product %s could not commit its pending work", engine.ErrUnavailable, a.id))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.inv.cfg.CommitTimeout)
+	defer cancel()
+	stored, err := a.inv.store.UpdateProduct(ctx, a.id, m.change)
+	if err != nil {
+		if errors.Is(err, engine.ErrUnavailable) {
+			a.reload()
+		}
+		m.fail(err)
+		return
+	}
+	if err := a.ledger.Reload(stored); err != nil {
+		a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Msg("ledger rejected the updated product")
+		a.loaded = false
+	}
+	m.answer(skuResult{product: stored})
+}
+
+// flush commits the open batch, one bounded batch at a time: if work is
+// left over it sends itself another flush, queued behind newer messages.
+func (a *sku) flush(c *actor.Context) {
+	if len(a.open) == 0 {
+		return
+	}
+	a.commitNext()
+	if len(a.open) > 0 && !a.flushQueued {
+		a.flushQueued = true
+		c.Send(c.PID(), flush{})
+	}
+}
+
+// commitNext commits the longest prefix of the open batch within the
+// batch bounds; operations whose callers gave up are dropped first.
+func (a *sku) commitNext() {
+	n, bytes := 0, 0
+	for n < len(a.open) && n < a.inv.cfg.BatchOrdersMax && (n == 0 || bytes+a.open[n].bytes <= a.inv.cfg.BatchBytesMax) {
+		bytes += a.open[n].bytes
+		n++
+	}
+	ops := a.open[:n:n]
+	a.open = append([]openOp(nil), a.open[n:]...)
+	now := time.Now()
+	batch := engine.StockBatch{ProductID: a.id}
+	var taken int64
+	for _, op := range ops {
+		if op.call.expired(now) {
+			a.ledger.Untake(op.units)
+			op.call.fail(fmt.Errorf("%w: gave up before the commit", engine.ErrUnavailable))
+			continue
+		}
+		a.committing = append(a.committing, op)
+		taken += op.units
+		switch {
+		case op.order != nil:
+			batch.Orders = append(batch.Orders, *op.order)
+		case op.hold != nil:
+			batch.Holds = append(batch.Holds, *op.hold)
+		default:
+			batch.Releases = append(batch.Releases, op.release)
+		}
+	}
+	if len(a.committing) > 0 {
+		a.commit(batch, taken)
+	}
+}
+
+// commit writes the batch of a.committing and answers its operations.
+func (a *sku) commit(batch engine.StockBatch, taken int64) {
+	ops := a.committing
+	res, err := a.commitBatch(batch)
+	a.committing = nil
+	if err != nil {
+		a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Int("operations", len(ops)).Msg("group commit failed")
+		for _, op := range ops {
+			a.ledger.Untake(op.units)
+			op.call.fail(fmt.Errorf("%w: the commit of product %s failed; retry", engine.ErrUnavailable, a.id))
+		}
+		a.reload()
+		return
+	}
+	if err := a.ledger.Settle(taken, res); err != nil {
+		a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Msg("stock differs from the ledger; reloading")
+		a.ledger.Untake(taken)
+		a.reload()
+	}
+	orders := 0
+	for _, op := range ops {
+		switch {
+		case op.order != nil:
+			op.call.answer(skuResult{order: batch.Orders[orders]})
+			orders++
+		default:
+			op.call.answer(skuResult{product: op.product})
+		}
+	}
+}
+
+// commitBatch runs the commit, retrying once with new references if one
+// was taken (48 random bits: rare, but a batch must not fail for it).
+func (a *sku) commitBatch(batch engine.StockBatch) (engine.StockBatchResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.inv.cfg.CommitTimeout)
+	defer cancel()
+	res, err := a.inv.store.CommitStockBatch(ctx, batch)
+	if !errors.Is(err, engine.ErrConflict) || len(batch.Orders) == 0 {
+		return res, err
+	}
+	for i := range batch.Orders {
+		if batch.Orders[i].Reference, err = engine.NewReference(rand.Reader); err != nil {
+			return res, err
+		}
+	}
+	return a.inv.store.CommitStockBatch(ctx, batch)
+}
+
+// reload re-reads the product after a failure; if that fails too, or the
+// open work no longer fits, all open work is failed and the product is
+// loaded afresh on the next message.
+func (a *sku) reload() {
+	p, err := a.loadProduct()
+	if err == nil {
+		err = a.ledger.Reload(p)
+	}
+	if err != nil {
+		a.failAll(fmt.Errorf("%w: product %s is reloading; retry", engine.ErrUnavailable, a.id))
+	}
+}
+
+// failAll answers every open and committing operation with err and forgets
+// the state, to be loaded again on the next message.
+func (a *sku) failAll(err error) {
+	for _, op := range a.committing {
+		op.call.fail(err)
+	}
+	for _, op := range a.open {
+		op.call.fail(err)
+	}
+	a.committing, a.open = nil, nil
+	a.loaded, a.ledger = false, engine.Ledger{}
+}
+
+// recoverCrash turns a panic into failed requests and a reload, and puts
+// the actor in back-off after repeated crashes.
+func (a *sku) recoverCrash() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	a.inv.crashes.Add(1)
+	a.inv.log.Error().Str("product_id", a.id.String()).Interface("panic", p).Bytes("stack", debug.Stack()).
+		Msg("SKU actor crashed; failing its in-flight work and reloading")
+	err := fmt.Errorf("%w: product %s actor crashed; retry", engine.ErrUnavailable, a.id)
+	if a.current != nil {
+		a.current.fail(err)
+		a.current = nil
+	}
+	a.failAll(err)
+	a.noteCrash(time.Now())
+}
+
+// noteCrash counts a crash in the window and starts a back-off when there
+// have been too many.
+func (a *sku) noteCrash(now time.Time) {
+	recent := a.crashes[:0]
+	for _, t := range a.crashes {
+		if now.Sub(t) < a.inv.cfg.CrashWindow {
+			recent = append(recent, t)
+		}
+	}
+	a.crashes = append(recent, now)
+	if len(a.crashes) < a.inv.cfg.CrashesMax {
+		return
+	}
+	a.backoff = min(max(a.backoff*2, a.inv.cfg.CrashBackoff), crashBackoffMax)
+	a.backoffUntil = now.Add(a.backoff)
+	a.crashes = nil
+	a.inv.log.Warn().Str("product_id", a.id.String()).Dur("backoff", a.backoff).Msg("SKU actor in back-off after repeated crashes")
+}
