@@ -36,6 +36,9 @@ type userJSON struct {
 
 // register creates a non-admin account.
 func (s *Server) register(c *call) error {
+	if err := s.rateLimit(c, s.deps.AuthLimiter, "ip:"+c.ctx.RemoteIP().String()); err != nil {
+		return err
+	}
 	var req registerRequest
 	if err := c.decode(&req); err != nil {
 		return err
@@ -69,6 +72,9 @@ var errBadCredentials = fmt.Errorf("%w: no active account found with the given c
 
 // login checks a username and password and issues an access/refresh pair.
 func (s *Server) login(c *call) error {
+	if err := s.rateLimit(c, s.deps.AuthLimiter, "ip:"+c.ctx.RemoteIP().String()); err != nil {
+		return err
+	}
 	var req loginRequest
 	if err := c.decode(&req); err != nil {
 		return err

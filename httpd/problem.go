@@ -124,6 +124,10 @@ func writeProblem(ctx *fasthttp.RequestCtx, err error, requestID string) problem
 	if p.Status == fasthttp.StatusServiceUnavailable {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
+	var limited *rateLimitedError
+	if errors.As(err, &limited) { // the Reset above dropped them
+		limited.setHeaders(&ctx.Response.Header)
+	}
 	ctx.SetBody(body)
 	return classify(err)
 }

@@ -9,7 +9,6 @@ package stack
 
 import (
 	_ "github.com/anthdm/hollywood/actor"
-	_ "github.com/go-redis/redis_rate/v10"
 	_ "github.com/go-redsync/redsync/v4"
 	_ "github.com/prometheus/client_golang/prometheus"
 )
