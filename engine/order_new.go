@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -28,9 +30,9 @@ type OrderDraft struct {
 }
 
 // NewOrder prices the lines and builds a pending order, expiring TTL after
-// Now. Every line must name a distinct active product in one currency with
-// a quantity within the hard limits; the total is computed here, never taken
-// from a client.
+// Now, with its items in product-id order. Every line must name a distinct
+// active product in one currency with a quantity within the hard limits;
+// the total is computed here, never taken from a client.
 func NewOrder(d OrderDraft) (Order, error) {
 	if len(d.Lines) == 0 {
 		return Order{}, Invalid("items", "must not be empty")
@@ -46,7 +48,12 @@ func NewOrder(d OrderDraft) (Order, error) {
 		PaymentStatus: PaymentPending, Total: Money{Currency: d.Lines[0].Product.Price.Currency},
 		Items: make([]OrderItem, 0, len(d.Lines)), CreatedAt: d.Now, UpdatedAt: d.Now, ExpiresAt: d.Now.Add(d.TTL),
 	}
+	seen := make(map[ID]bool, len(d.Lines))
 	for _, l := range d.Lines {
+		if seen[l.Product.ID] {
+			return Order{}, Invalid("items", fmt.Sprintf("product %s appears twice", l.Product.ID))
+		}
+		seen[l.Product.ID] = true
 		item, err := priceLine(l)
 		if err != nil {
 			return Order{}, err
@@ -56,6 +63,9 @@ func NewOrder(d OrderDraft) (Order, error) {
 		}
 		o.Items = append(o.Items, item)
 	}
+	// Stored items are read back in product-id order: build them that way,
+	// so the order a client is given equals the one it reads later.
+	slices.SortFunc(o.Items, func(a, b OrderItem) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
 	if err := o.Validate(); err != nil {
 		return Order{}, err
 	}
