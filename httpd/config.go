@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/flashstock/flashstock/engine"
 )
 
 // Defaults for Config fields left zero.
@@ -31,6 +33,7 @@ type Config struct {
 	AccessTTL      time.Duration // access-token lifetime
 	RefreshTTL     time.Duration // refresh-token lifetime
 	BcryptCost     int           // password hashing cost (tests lower it)
+	Limits         engine.Limits // per-order limits; zero fields = the hard maxima
 }
 
 func (c *Config) setDefaults() {
@@ -71,6 +74,11 @@ func (c Config) Validate() error {
 	}
 	if c.BodyBytesMax < 0 || c.ConcurrencyMax < 0 {
 		errs = append(errs, errors.New("body size and concurrency limits must not be negative"))
+	}
+	if c.Limits != (engine.Limits{}) {
+		if err := c.Limits.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("order limits: %w", err))
+		}
 	}
 	if c.BcryptCost != 0 && (c.BcryptCost < 4 || c.BcryptCost > 31) {
 		errs = append(errs, errors.New("bcrypt cost: must be between 4 and 31"))

@@ -28,6 +28,7 @@ var (
 	_ Products = (*memStore)(nil)
 	_ Users    = (*usersFake)(nil)
 	_ Products = (*productsFake)(nil)
+	_ Orders   = (*ordersFake)(nil)
 )
 
 // memStore is a correct in-memory Users and Products: unique usernames and
@@ -252,7 +253,7 @@ func newTestServer(t *testing.T, opts ...func(*Config, *Deps)) *testServer {
 	t.Helper()
 	store := newMemStore()
 	cfg := Config{JWTSecret: testSecret, BcryptCost: bcrypt.MinCost}
-	deps := Deps{Users: store, Products: store, Log: zerolog.Nop()}
+	deps := Deps{Users: store, Products: store, Orders: &ordersFake{}, Log: zerolog.Nop()}
 	for _, opt := range opts {
 		opt(&cfg, &deps)
 	}
@@ -392,4 +393,41 @@ func wantProblem(t *testing.T, status int, hdr, body []byte, wantStatus int, wan
 		t.Errorf("request_id = %q, X-Request-ID = %q: want equal and non-empty", p.RequestID, headerValue(hdr, headerRequestID))
 	}
 	return p
+}
+
+// ordersFake is an Orders whose behaviour each test sets; a method whose
+// func is nil fails with errFakeUnset.
+type ordersFake struct {
+	PlaceOrderFunc      func(ctx context.Context, cmd engine.PlaceOrder) (engine.Order, error)
+	OrderFunc           func(ctx context.Context, id engine.ID) (engine.Order, error)
+	ListOrdersFunc      func(ctx context.Context, q engine.OrderQuery) ([]engine.Order, error)
+	TransitionOrderFunc func(ctx context.Context, cmd engine.TransitionOrder) (engine.Order, error)
+}
+
+func (f *ordersFake) PlaceOrder(ctx context.Context, cmd engine.PlaceOrder) (engine.Order, error) {
+	if f.PlaceOrderFunc == nil {
+		return engine.Order{}, errFakeUnset
+	}
+	return f.PlaceOrderFunc(ctx, cmd)
+}
+
+func (f *ordersFake) Order(ctx context.Context, id engine.ID) (engine.Order, error) {
+	if f.OrderFunc == nil {
+		return engine.Order{}, errFakeUnset
+	}
+	return f.OrderFunc(ctx, id)
+}
+
+func (f *ordersFake) ListOrders(ctx context.Context, q engine.OrderQuery) ([]engine.Order, error) {
+	if f.ListOrdersFunc == nil {
+		return nil, errFakeUnset
+	}
+	return f.ListOrdersFunc(ctx, q)
+}
+
+func (f *ordersFake) TransitionOrder(ctx context.Context, cmd engine.TransitionOrder) (engine.Order, error) {
+	if f.TransitionOrderFunc == nil {
+		return engine.Order{}, errFakeUnset
+	}
+	return f.TransitionOrderFunc(ctx, cmd)
 }

@@ -60,8 +60,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("httpd config: %w", err)
 	}
-	if deps.Users == nil || deps.Products == nil {
-		return nil, errors.New("httpd: Users and Products are required")
+	if deps.Users == nil || deps.Products == nil || deps.Orders == nil {
+		return nil, errors.New("httpd: Users, Products and Orders are required")
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, tokens: newTokens(cfg)}
 	s.router = router.New()
@@ -73,6 +73,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.registerOps()
 	s.registerAuth()
 	s.registerProducts()
+	s.registerOrders()
 	s.registerDocs()
 	s.http = &fasthttp.Server{
 		Handler:               s.route,

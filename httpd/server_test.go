@@ -179,7 +179,7 @@ func TestShutdownRacingServe(t *testing.T) {
 	t.Parallel()
 	store := newMemStore()
 	for i := 0; i < 200; i++ {
-		srv, err := New(Config{JWTSecret: testSecret}, Deps{Users: store, Products: store, Log: zerolog.Nop()})
+		srv, err := New(Config{JWTSecret: testSecret}, Deps{Users: store, Products: store, Orders: &ordersFake{}, Log: zerolog.Nop()})
 		if err != nil {
 			t.Fatal(err)
 		}

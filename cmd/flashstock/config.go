@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/flashstock/flashstock/actors"
+	"github.com/flashstock/flashstock/engine"
 )
 
 // Environments.
@@ -38,6 +41,20 @@ type config struct {
 	DBConnsMax      int
 	BcryptCost      int
 	Seed            bool
+
+	// Inventory core.
+	Shards            int
+	ActorIdle         time.Duration
+	OrderTTL          time.Duration
+	ItemsPerOrderMax  int
+	ItemQuantityMax   int
+	InflightPerSKUMax int
+	InflightMax       int
+	BatchOrdersMax    int
+	HoldTimeout       time.Duration
+	RepairInterval    time.Duration
+	RateOrders        engine.Rate
+	RateAuth          engine.Rate
 
 	jwtGenerated bool // JWTSecret was generated for this start (dev only)
 }
@@ -77,6 +94,14 @@ func boolean(dst func(*config) *bool) func(*config, string) error {
 	}
 }
 
+func rate(dst func(*config) *engine.Rate) func(*config, string) error {
+	return func(c *config, v string) error {
+		r, err := engine.ParseRate(v)
+		*dst(c) = r
+		return err
+	}
+}
+
 // settings is every configurable value; `flashstock serve --help` lists them.
 var settings = []setting{
 	{"FLASHSTOCK_HTTP_ADDR", "http-addr", "listen address (port 0 = pick a free one and log it)", "127.0.0.1:8080",
@@ -107,6 +132,30 @@ var settings = []setting{
 		integer(func(c *config) *int { return &c.BcryptCost }), false},
 	{"FLASHSTOCK_SEED", "seed", "dev only: seed a demo catalogue and admin when using the local database", "true",
 		boolean(func(c *config) *bool { return &c.Seed }), false},
+	{"FLASHSTOCK_SHARDS", "shards", "number of shards products are hashed into (the unit of ownership)", "256",
+		integer(func(c *config) *int { return &c.Shards }), false},
+	{"FLASHSTOCK_ACTOR_IDLE", "actor-idle", "a SKU actor unused this long is passivated", "5m",
+		dur(func(c *config) *time.Duration { return &c.ActorIdle }), false},
+	{"FLASHSTOCK_ORDER_TTL", "order-ttl", "how long a pending order waits for payment before it expires", "15m",
+		dur(func(c *config) *time.Duration { return &c.OrderTTL }), false},
+	{"FLASHSTOCK_ITEMS_PER_ORDER_MAX", "items-per-order-max", "most distinct products in one order (1..100)", "100",
+		integer(func(c *config) *int { return &c.ItemsPerOrderMax }), false},
+	{"FLASHSTOCK_ITEM_QUANTITY_MAX", "item-quantity-max", "most units of one product in one order (1..10000)", "10000",
+		integer(func(c *config) *int { return &c.ItemQuantityMax }), false},
+	{"FLASHSTOCK_INFLIGHT_PER_SKU_MAX", "inflight-per-sku-max", "requests in flight per product before 503 overloaded", "4096",
+		integer(func(c *config) *int { return &c.InflightPerSKUMax }), false},
+	{"FLASHSTOCK_INFLIGHT_MAX", "inflight-max", "requests in flight over all products before 503 overloaded", "65536",
+		integer(func(c *config) *int { return &c.InflightMax }), false},
+	{"FLASHSTOCK_BATCH_ORDERS_MAX", "batch-orders-max", "most operations in one group commit", "1000",
+		integer(func(c *config) *int { return &c.BatchOrdersMax }), false},
+	{"FLASHSTOCK_HOLD_TIMEOUT", "hold-timeout", "age after which units held for an unfinished multi-product order are returned", "1m",
+		dur(func(c *config) *time.Duration { return &c.HoldTimeout }), false},
+	{"FLASHSTOCK_REPAIR_INTERVAL", "repair-interval", "how often held units left behind are looked for", "10s",
+		dur(func(c *config) *time.Duration { return &c.RepairInterval }), false},
+	{"FLASHSTOCK_RATE_ORDERS", "rate-orders", "order creation per user: N/s, N/m, N/h or off", "5/m",
+		rate(func(c *config) *engine.Rate { return &c.RateOrders }), false},
+	{"FLASHSTOCK_RATE_AUTH", "rate-auth", "login and registration per client IP: N/s, N/m, N/h or off", "10/m",
+		rate(func(c *config) *engine.Rate { return &c.RateAuth }), false},
 }
 
 // bindConfig defines a flag for every setting on fs, defaulting to the
@@ -163,6 +212,12 @@ func (c *config) validate() error {
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		add("FLASHSTOCK_BCRYPT_COST: must be between 4 and 31")
 	}
+	if err := c.actorsConfig().Validate(); err != nil {
+		add("%v", err)
+	}
+	if err := c.limits().Validate(); err != nil {
+		add("FLASHSTOCK_ITEMS_PER_ORDER_MAX / FLASHSTOCK_ITEM_QUANTITY_MAX: %v", err)
+	}
 	c.validateSecrets(add)
 	return errors.Join(errs...)
 }
@@ -185,6 +240,18 @@ func (c *config) validateSecrets(add func(string, ...any)) {
 	}
 }
 
+// actorsConfig is the part of c the actors take.
+func (c config) actorsConfig() actors.Config {
+	return actors.Config{Shards: c.Shards, ActorIdle: c.ActorIdle, OrderTTL: c.OrderTTL,
+		InflightPerSKUMax: c.InflightPerSKUMax, InflightMax: c.InflightMax, BatchOrdersMax: c.BatchOrdersMax,
+		HoldTimeout: c.HoldTimeout, RepairInterval: c.RepairInterval}
+}
+
+// limits are the per-order limits.
+func (c config) limits() engine.Limits {
+	return engine.Limits{ItemsPerOrderMax: c.ItemsPerOrderMax, ItemQuantityMax: int64(c.ItemQuantityMax)}
+}
+
 // log writes the effective configuration once, secrets masked.
 func (c config) log(l zerolog.Logger) {
 	secret := "(set)"
@@ -195,7 +262,13 @@ func (c config) log(l zerolog.Logger) {
 		Str("database_url", redact(c.DatabaseURL)).Str("redis_url", redact(c.RedisURL)).
 		Str("jwt_secret", secret).Stringer("access_ttl", c.AccessTTL).Stringer("refresh_ttl", c.RefreshTTL).
 		Str("log_level", c.LogLevel).Str("data_dir", c.DataDir).Stringer("shutdown_timeout", c.ShutdownTimeout).Str("redis_prefix", c.RedisPrefix).
-		Int("db_conns_max", c.DBConnsMax).Int("bcrypt_cost", c.BcryptCost).Msg("effective configuration")
+		Int("db_conns_max", c.DBConnsMax).Int("bcrypt_cost", c.BcryptCost).
+		Int("shards", c.Shards).Stringer("actor_idle", c.ActorIdle).Stringer("order_ttl", c.OrderTTL).
+		Int("items_per_order_max", c.ItemsPerOrderMax).Int("item_quantity_max", c.ItemQuantityMax).
+		Int("inflight_per_sku_max", c.InflightPerSKUMax).Int("inflight_max", c.InflightMax).
+		Int("batch_orders_max", c.BatchOrdersMax).Stringer("hold_timeout", c.HoldTimeout).
+		Stringer("repair_interval", c.RepairInterval).Stringer("rate_orders", c.RateOrders).
+		Stringer("rate_auth", c.RateAuth).Msg("effective configuration")
 }
 
 // redact masks the password of a URL; an empty URL reads as "(local dev)".

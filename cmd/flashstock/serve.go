@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/flashstock/flashstock/engine"
 	"github.com/flashstock/flashstock/httpd"
 	"github.com/flashstock/flashstock/persist"
 )
@@ -42,7 +43,18 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	return serveHTTP(ctx, e, c, d, log, demo)
+	k, err := startCore(c, d.store, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+		defer cancel()
+		if err := k.stop(sctx); err != nil {
+			log.Error().Err(err).Msg("stopping the actors")
+		}
+	}()
+	return serveHTTP(ctx, e, c, d, k, log, demo)
 }
 
 // parseConfig loads and validates the configuration of a command; the
@@ -101,21 +113,34 @@ func (d *deps) close() {
 	d.store.Close()
 }
 
-func newServer(c config, d *deps, log zerolog.Logger) (*httpd.Server, error) {
-	hd := httpd.Deps{Users: d.store, Products: d.store, Log: log,
-		Checks: map[string]httpd.Pinger{"postgres": d.store}}
+func newServer(c config, d *deps, k *core, log zerolog.Logger) (*httpd.Server, error) {
+	hd := httpd.Deps{Users: d.store, Products: catalogue{Store: d.store, inv: k.inv}, Orders: k.orders,
+		Idempotency: d.store, Log: log, Checks: map[string]httpd.Pinger{"postgres": d.store},
+		OrderLimiter: d.limiter("orders", c.RateOrders), AuthLimiter: d.limiter("auth", c.RateAuth)}
 	if d.redis != nil {
 		hd.Cache = d.redis.ListCache()
 		hd.Checks["redis"] = d.redis
 	}
 	return httpd.New(httpd.Config{JWTSecret: []byte(c.JWTSecret), AccessTTL: c.AccessTTL,
-		RefreshTTL: c.RefreshTTL, BcryptCost: c.BcryptCost}, hd)
+		RefreshTTL: c.RefreshTTL, BcryptCost: c.BcryptCost, Limits: c.limits()}, hd)
+}
+
+// limiter returns the rate limiter named name: GCRA in Redis when Redis is
+// configured, in memory otherwise; nil when the rate is off.
+func (d *deps) limiter(name string, r engine.Rate) httpd.RateLimiter {
+	switch {
+	case r.IsOff():
+		return nil
+	case d.redis != nil:
+		return d.redis.RateLimiter(name, r)
+	}
+	return httpd.NewMemoryLimiter(r)
 }
 
 // serveHTTP listens, serves until ctx ends, then drains within the
 // shutdown timeout.
-func serveHTTP(ctx context.Context, e env, c config, d *deps, log zerolog.Logger, demo *demoAccount) error {
-	srv, err := newServer(c, d, log)
+func serveHTTP(ctx context.Context, e env, c config, d *deps, k *core, log zerolog.Logger, demo *demoAccount) error {
+	srv, err := newServer(c, d, k, log)
 	if err != nil {
 		return err
 	}
