@@ -1,10 +1,12 @@
 package actors
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,11 +23,14 @@ import (
 //
 // A multi-product order is coordinated here, on the caller's goroutine (an
 // order needs no state beyond its own call, so it needs no actor of its
-// own; durable state lives in the database): every product's actor takes
-// the units as an assembling hold, committed in its group commit (all at
-// once, in parallel: actors never wait for each other, so there is no
-// deadlock); then one transaction writes the order and consumes exactly
-// those holds. If a product is short, or the write fails, every hold taken
+// own; durable state lives in the database): each product's actor takes
+// the units as an assembling hold, committed in its group commit, one
+// product after the other in product-id order; then one transaction writes
+// the order and consumes exactly those holds. A hold never waits (an actor
+// answers from its ledger at once), so there is no deadlock; and the fixed
+// order guarantees progress: only orders already holding A ever ask for B,
+// so crossing orders (A+B, B+A) cannot all starve each other the way
+// parallel holds can (each winning one product and losing the other). If a product is short, or the write fails, every hold taken
 // is released through the one release path. A crash in between leaves
 // assembling holds without an order: the repair loop releases them once
 // they are older than HoldTimeout, and a late FinalizeOrder then fails
@@ -82,37 +87,26 @@ func (o *Orders) placeMulti(ctx context.Context, cmd engine.PlaceOrder) (engine.
 	return order, nil
 }
 
-// holdAll takes every item's units in parallel. On any failure it releases
-// what was taken and returns the first failing item's error.
+// holdAll takes every item's units, one product after the other in
+// product-id order. On a failure it releases what was taken and returns
+// that item's error.
 func (o *Orders) holdAll(ctx context.Context, cmd engine.PlaceOrder) ([]engine.OrderLine, error) {
-	lines := make([]engine.OrderLine, len(cmd.Items))
-	errs := make([]error, len(cmd.Items))
-	var wg sync.WaitGroup
-	for i, it := range cmd.Items {
-		wg.Go(func() {
-			lines[i].Quantity = it.Quantity
-			lines[i].Product, errs[i] = o.inv.Hold(ctx, cmd.OrderID, it.ProductID, it.Quantity, cmd.Now)
-		})
-	}
-	wg.Wait()
-	var taken []engine.ItemRequest
-	var first error
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			taken = append(taken, cmd.Items[i])
-		case first == nil:
-			first = err
+	items := slices.Clone(cmd.Items)
+	slices.SortFunc(items, func(a, b engine.ItemRequest) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
+	lines := make([]engine.OrderLine, 0, len(items))
+	for i, it := range items {
+		p, err := o.inv.Hold(ctx, cmd.OrderID, it.ProductID, it.Quantity, cmd.Now)
+		if err != nil {
+			taken := items[:i]
+			if errors.Is(err, engine.ErrUnavailable) {
+				// A hold whose caller timed out may still commit: release
+				// it too (releasing nothing is a no-op).
+				taken = items[:i+1]
+			}
+			o.releaseAll(cmd.OrderID, taken)
+			return nil, err
 		}
-	}
-	if first != nil {
-		// A hold whose caller timed out may still commit: release every
-		// item, not only those known taken (releasing nothing is a no-op).
-		if errors.Is(first, engine.ErrUnavailable) {
-			taken = cmd.Items
-		}
-		o.releaseAll(cmd.OrderID, taken)
-		return nil, first
+		lines = append(lines, engine.OrderLine{Product: p, Quantity: it.Quantity})
 	}
 	return lines, nil
 }

@@ -84,9 +84,6 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// ackedOrder is an order the server answered 201 for.
-type ackedOrder struct{ id string }
-
 // TestKill9DuringSellOut kills the server with SIGKILL while buyers place
 // single- and multi-product orders, restarts it, and checks that every order
 // acknowledged with a 201 is stored and that, for every product, stock +
@@ -112,7 +109,7 @@ func TestKill9DuringSellOut(t *testing.T) {
 	}
 
 	var mu sync.Mutex
-	var acked []ackedOrder
+	var acked []string // ids of the orders answered 201
 	var ackCount atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -131,7 +128,7 @@ func TestKill9DuringSellOut(t *testing.T) {
 				}
 				if id, ok := postOrder(client, base, tokens[g%len(tokens)], body); ok {
 					mu.Lock()
-					acked = append(acked, ackedOrder{id: id})
+					acked = append(acked, id)
 					mu.Unlock()
 					ackCount.Add(1)
 				}
@@ -158,10 +155,10 @@ func TestKill9DuringSellOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	for _, o := range acked {
+	for _, id := range acked {
 		var n int
-		if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM orders WHERE id = $1", o.id).Scan(&n); err != nil || n != 1 {
-			t.Errorf("acknowledged order %s not stored (%d, %v)", o.id, n, err)
+		if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM orders WHERE id = $1", id).Scan(&n); err != nil || n != 1 {
+			t.Errorf("acknowledged order %s not stored (%d, %v)", id, n, err)
 		}
 	}
 	waitHeld := time.Now().Add(30 * time.Second)

@@ -108,6 +108,11 @@ flashstock dev server on %[1]s
   # create a product (admin)
   curl -s -X POST %[1]s/products/ -H "Authorization: JWT $TOKEN" -H 'Content-Type: application/json' \
     -d '{"sku":"MY-SKU-1","name":"My product","price":1999,"currency":"USD","stock":5}'
+  # order 2 units of the first product, then list your orders
+  PRODUCT=$(curl -s '%[1]s/products/?limit=1' | sed -E 's/.*"items":\[\{"id":"([^"]+)".*/\1/')
+  curl -s -X POST %[1]s/orders/ -H "Authorization: JWT $TOKEN" -H 'Content-Type: application/json' \
+    -H 'Idempotency-Key: demo-1' -d '{"items":[{"product_id":"'$PRODUCT'","quantity":2}]}'
+  curl -s %[1]s/orders/ -H "Authorization: JWT $TOKEN"
   # API docs: %[1]s/docs
 
 `, base, a.Username, a.Password)
