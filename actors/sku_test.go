@@ -1,0 +1,278 @@
+package actors_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/flashstock/flashstock/actors"
+	"github.com/flashstock/flashstock/engine"
+)
+
+// Tests of the SKU actor's group commit over a fake store whose commits the
+// test can hold open. The full behaviour against real PostgreSQL (sell-out,
+// failures, panics, repair) is tested in internal/coretest.
+
+var _ actors.SKUStore = (*gatedStore)(nil)
+
+// gatedStore keeps one product in memory; each commit waits until the test
+// opens the gate, and records its batch. Fields guarded by mu.
+type gatedStore struct {
+	mu      sync.Mutex
+	product engine.Product
+	batches []engine.StockBatch
+	gate    chan struct{} // nil = commits pass at once
+	entered chan int      // receives the size of each batch as it starts committing
+}
+
+func (s *gatedStore) Product(_ context.Context, id engine.ID) (engine.Product, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id != s.product.ID {
+		return engine.Product{}, engine.ErrNotFound
+	}
+	return s.product, nil
+}
+
+func (s *gatedStore) CommitStockBatch(ctx context.Context, b engine.StockBatch) (engine.StockBatchResult, error) {
+	s.mu.Lock()
+	gate := s.gate
+	s.mu.Unlock()
+	if s.entered != nil {
+		s.entered <- len(b.Orders)
+	}
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return engine.StockBatchResult{}, ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches = append(s.batches, b)
+	s.product.Stock -= b.Taken()
+	return engine.StockBatchResult{Stock: s.product.Stock}, nil
+}
+
+func (s *gatedStore) UpdateProduct(_ context.Context, _ engine.ID, change func(engine.Product) (engine.Product, error)) (engine.Product, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next, err := change(s.product)
+	if err != nil {
+		return engine.Product{}, err
+	}
+	s.product = next
+	return next, nil
+}
+
+func (s *gatedStore) batchSizes() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sizes []int
+	for _, b := range s.batches {
+		sizes = append(sizes, len(b.Orders))
+	}
+	return sizes
+}
+
+func newInventory(t *testing.T, store actors.SKUStore, cfg actors.Config) *actors.Inventory {
+	t.Helper()
+	system, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := actors.NewInventory(system, store, cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := inv.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return inv
+}
+
+func testProduct(t *testing.T, stock int64) engine.Product {
+	t.Helper()
+	p, err := engine.NewProduct(engine.ProductDraft{SKU: "HOT", Name: "Hot", Price: 100, Stock: stock}, newID(t), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func newID(t *testing.T) engine.ID {
+	t.Helper()
+	id, err := engine.NewID(time.Now(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func placeOne(inv *actors.Inventory, t *testing.T, p engine.Product) (engine.Order, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return inv.PlaceOrder(ctx, engine.PlaceOrder{OrderID: newID(t), UserID: engine.ID{7},
+		Items: []engine.ItemRequest{{ProductID: p.ID, Quantity: 1}}, Now: time.Now()})
+}
+
+// A lone order commits at once, and the orders that arrive while a commit
+// is in flight all join the next batch.
+func TestGroupCommitBatchesArrivalsDuringACommit(t *testing.T) {
+	t.Parallel()
+	p := testProduct(t, 100)
+	store := &gatedStore{product: p, gate: make(chan struct{}), entered: make(chan int, 100)}
+	inv := newInventory(t, store, actors.Config{})
+	results := make(chan error, 11)
+	go func() { _, err := placeOne(inv, t, p); results <- err }()
+	if n := <-store.entered; n != 1 {
+		t.Fatalf("first commit has %d orders, want the lone order alone", n)
+	}
+	for range 10 { // arrive while the first commit is held open
+		go func() { _, err := placeOne(inv, t, p); results <- err }()
+	}
+	waitFor(t, "10 requests in flight behind the commit", func() bool { return inv.Stats().Inflight == 11 })
+	store.mu.Lock()
+	close(store.gate)
+	store.mu.Unlock()
+	if n := <-store.entered; n != 10 {
+		t.Fatalf("second commit has %d orders, want all 10 that arrived during the first", n)
+	}
+	for range 11 {
+		if err := <-results; err != nil {
+			t.Errorf("order: %v", err)
+		}
+	}
+	if got := store.batchSizes(); len(got) != 2 {
+		t.Errorf("batches %v, want [1 10]", got)
+	}
+}
+
+// No batch exceeds BatchOrdersMax; the rest follows in later batches.
+func TestGroupCommitBatchBound(t *testing.T) {
+	t.Parallel()
+	p := testProduct(t, 100)
+	store := &gatedStore{product: p, gate: make(chan struct{}), entered: make(chan int, 100)}
+	inv := newInventory(t, store, actors.Config{BatchOrdersMax: 3})
+	var wg sync.WaitGroup
+	wg.Go(func() { placeOne(inv, t, p) })
+	<-store.entered
+	for range 8 {
+		wg.Go(func() {
+			if _, err := placeOne(inv, t, p); err != nil {
+				t.Errorf("order: %v", err)
+			}
+		})
+	}
+	waitFor(t, "9 requests in flight", func() bool { return inv.Stats().Inflight == 9 })
+	store.mu.Lock()
+	close(store.gate)
+	store.mu.Unlock()
+	wg.Wait()
+	total := 0
+	for _, n := range store.batchSizes() {
+		if n > 3 {
+			t.Errorf("batch of %d orders, bound is 3", n)
+		}
+		total += n
+	}
+	if total != 9 {
+		t.Errorf("%d orders committed, want 9", total)
+	}
+}
+
+// Orders beyond the stock are refused from the ledger, without a commit.
+func TestShortfallNeedsNoCommit(t *testing.T) {
+	t.Parallel()
+	p := testProduct(t, 1)
+	store := &gatedStore{product: p}
+	inv := newInventory(t, store, actors.Config{})
+	if _, err := placeOne(inv, t, p); err != nil {
+		t.Fatal(err)
+	}
+	var se *engine.StockError
+	if _, err := placeOne(inv, t, p); !errors.As(err, &se) || se.Available != 0 {
+		t.Fatalf("second order = %v, want a shortfall", err)
+	}
+	if got := store.batchSizes(); len(got) != 1 {
+		t.Errorf("batches %v, want one", got)
+	}
+}
+
+// A product edit waits for the pending orders' commit and sees their stock.
+func TestUpdateProductSeesCommittedOrders(t *testing.T) {
+	t.Parallel()
+	p := testProduct(t, 10)
+	store := &gatedStore{product: p, gate: make(chan struct{}), entered: make(chan int, 10)}
+	inv := newInventory(t, store, actors.Config{})
+	done := make(chan error, 1)
+	go func() { _, err := placeOne(inv, t, p); done <- err }()
+	<-store.entered
+	got := make(chan engine.Product, 1)
+	go func() {
+		q, err := inv.UpdateProduct(context.Background(), p.ID, func(cur engine.Product) (engine.Product, error) {
+			return cur.Restock(5, time.Now())
+		})
+		if err != nil {
+			t.Errorf("UpdateProduct: %v", err)
+		}
+		got <- q
+	}()
+	store.mu.Lock()
+	close(store.gate)
+	store.mu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if q := <-got; q.Stock != 14 {
+		t.Errorf("stock after the order and a restock of 5 = %d, want 14", q.Stock)
+	}
+}
+
+func TestUnknownProduct(t *testing.T) {
+	t.Parallel()
+	inv := newInventory(t, &gatedStore{product: testProduct(t, 1)}, actors.Config{})
+	if _, err := placeOne(inv, t, testProduct(t, 1)); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("order for an unknown product = %v, want ErrNotFound", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	if err := (actors.Config{}).Validate(); err != nil {
+		t.Errorf("zero config (defaults) = %v", err)
+	}
+	for name, c := range map[string]actors.Config{
+		"shards":    {Shards: -1},
+		"inflight":  {InflightPerSKUMax: 10, InflightMax: 5},
+		"batch":     {BatchOrdersMax: -1},
+		"durations": {ActorIdle: -time.Second},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: Validate accepted %+v", name, c)
+		}
+	}
+}
+
+// waitFor polls cond until it holds or 5 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
