@@ -160,9 +160,21 @@ func (s *Store) ListOrders(ctx context.Context, q engine.OrderQuery) ([]engine.O
 	if before.IsZero() {
 		before = engine.ID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	}
-	rows, err := s.pool.Query(ctx, "SELECT "+orderColumns+` FROM orders
-WHERE id < $1 AND ($2::uuid IS NULL OR user_id = $2) AND ($3 = '' OR status = $3)
-ORDER BY id DESC LIMIT $4`, [16]byte(before), nullID(q.UserID), string(q.Status), q.Limit)
+	// One statement text per filter combination, so that each cached plan
+	// uses the index for its filters ("$2 IS NULL OR user_id = $2" would
+	// get a generic plan that scans every order).
+	where, args := "id < $1", []any{[16]byte(before)}
+	if !q.UserID.IsZero() {
+		args = append(args, [16]byte(q.UserID))
+		where += fmt.Sprintf(" AND user_id = $%d", len(args))
+	}
+	if q.Status != "" {
+		args = append(args, string(q.Status))
+		where += fmt.Sprintf(" AND status = $%d", len(args))
+	}
+	args = append(args, q.Limit)
+	rows, err := s.pool.Query(ctx, "SELECT "+orderColumns+" FROM orders WHERE "+where+
+		fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, wrapError("list orders", err)
 	}
@@ -174,15 +186,6 @@ ORDER BY id DESC LIMIT $4`, [16]byte(before), nullID(q.UserID), string(q.Status)
 		return nil, wrapError("list orders", err)
 	}
 	return orders, nil
-}
-
-// nullID maps NilID to SQL NULL.
-func nullID(id engine.ID) *[16]byte {
-	if id.IsZero() {
-		return nil
-	}
-	b := [16]byte(id)
-	return &b
 }
 
 // loadItems fills in the items of orders with one query, and checks each

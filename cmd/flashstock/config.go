@@ -55,6 +55,7 @@ type config struct {
 	RepairInterval    time.Duration
 	RateOrders        engine.Rate
 	RateAuth          engine.Rate
+	PprofAddr         string
 
 	jwtGenerated bool // JWTSecret was generated for this start (dev only)
 }
@@ -156,6 +157,8 @@ var settings = []setting{
 		rate(func(c *config) *engine.Rate { return &c.RateOrders }), false},
 	{"FLASHSTOCK_RATE_AUTH", "rate-auth", "login and registration per client IP: N/s, N/m, N/h or off", "10/m",
 		rate(func(c *config) *engine.Rate { return &c.RateAuth }), false},
+	{"FLASHSTOCK_PPROF_ADDR", "pprof-addr", "serve Go's pprof profiles on this loopback address (empty = off)", "",
+		str(func(c *config) *string { return &c.PprofAddr }), false},
 }
 
 // bindConfig defines a flag for every setting on fs, defaulting to the
@@ -211,6 +214,11 @@ func (c *config) validate() error {
 	}
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		add("FLASHSTOCK_BCRYPT_COST: must be between 4 and 31")
+	}
+	if c.PprofAddr != "" {
+		if host, _, err := net.SplitHostPort(c.PprofAddr); err != nil || !net.ParseIP(host).IsLoopback() {
+			add("FLASHSTOCK_PPROF_ADDR: must be a loopback host:port (profiles expose internals)")
+		}
 	}
 	if err := c.actorsConfig().Validate(); err != nil {
 		add("%v", err)
@@ -268,7 +276,7 @@ func (c config) log(l zerolog.Logger) {
 		Int("inflight_per_sku_max", c.InflightPerSKUMax).Int("inflight_max", c.InflightMax).
 		Int("batch_orders_max", c.BatchOrdersMax).Stringer("hold_timeout", c.HoldTimeout).
 		Stringer("repair_interval", c.RepairInterval).Stringer("rate_orders", c.RateOrders).
-		Stringer("rate_auth", c.RateAuth).Msg("effective configuration")
+		Stringer("rate_auth", c.RateAuth).Str("pprof_addr", c.PprofAddr).Msg("effective configuration")
 }
 
 // redact masks the password of a URL; an empty URL reads as "(local dev)".

@@ -156,6 +156,10 @@ func serveHTTP(ctx context.Context, e env, c config, d *deps, k *core, log zerol
 	if e.ready != nil {
 		e.ready(addr)
 	}
+	if err := servePprof(ctx, c.PprofAddr, log); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("pprof listener: %w", err)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
