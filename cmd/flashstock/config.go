@@ -220,6 +220,20 @@ func (c *config) validate() error {
 			add("FLASHSTOCK_PPROF_ADDR: must be a loopback host:port (profiles expose internals)")
 		}
 	}
+	// actors.Config reads zero as "default"; here every value was given
+	// (the defaults are in the settings table), so zero is a mistake.
+	for name, n := range map[string]int{"FLASHSTOCK_SHARDS": c.Shards, "FLASHSTOCK_INFLIGHT_PER_SKU_MAX": c.InflightPerSKUMax,
+		"FLASHSTOCK_INFLIGHT_MAX": c.InflightMax, "FLASHSTOCK_BATCH_ORDERS_MAX": c.BatchOrdersMax} {
+		if n < 1 {
+			add("%s: must be at least 1", name)
+		}
+	}
+	for name, d := range map[string]time.Duration{"FLASHSTOCK_ACTOR_IDLE": c.ActorIdle, "FLASHSTOCK_ORDER_TTL": c.OrderTTL,
+		"FLASHSTOCK_HOLD_TIMEOUT": c.HoldTimeout, "FLASHSTOCK_REPAIR_INTERVAL": c.RepairInterval} {
+		if d <= 0 {
+			add("%s: must be positive", name)
+		}
+	}
 	if err := c.actorsConfig().Validate(); err != nil {
 		add("%v", err)
 	}

@@ -249,6 +249,12 @@ func TestConfigValidation(t *testing.T) {
 		{"flag overrides env", map[string]string{"FLASHSTOCK_LOG_LEVEL": "info"}, []string{"--log-level", "loud"}, 1, "FLASHSTOCK_LOG_LEVEL"},
 		{"bad address", map[string]string{"FLASHSTOCK_HTTP_ADDR": "nowhere"}, nil, 1, "FLASHSTOCK_HTTP_ADDR"},
 		{"unknown flag", nil, []string{"--no-such-flag"}, 2, "no-such-flag"},
+		{"bad rate", map[string]string{"FLASHSTOCK_RATE_ORDERS": "5 per minute"}, nil, 2, "FLASHSTOCK_RATE_ORDERS"},
+		{"no shards", map[string]string{"FLASHSTOCK_SHARDS": "0"}, nil, 1, "FLASHSTOCK_SHARDS"},
+		{"no order ttl", map[string]string{"FLASHSTOCK_ORDER_TTL": "0s"}, nil, 1, "FLASHSTOCK_ORDER_TTL"},
+		{"item limit above the hard maximum", map[string]string{"FLASHSTOCK_ITEMS_PER_ORDER_MAX": "101"}, nil, 1, "FLASHSTOCK_ITEMS_PER_ORDER_MAX"},
+		{"per-SKU bound above the overall one", map[string]string{"FLASHSTOCK_INFLIGHT_PER_SKU_MAX": "10", "FLASHSTOCK_INFLIGHT_MAX": "5"}, nil, 1, "in-flight"},
+		{"pprof off loopback", map[string]string{"FLASHSTOCK_PPROF_ADDR": "0.0.0.0:6060"}, nil, 1, "FLASHSTOCK_PPROF_ADDR"},
 	}
 	for _, tc := range cases {
 		code, _, errOut := runCmd(t, tc.vars, "", append([]string{"serve"}, tc.args...)...)
