@@ -21,6 +21,7 @@ type call struct {
 	requestID string
 	route     string     // route pattern, for logs and metrics
 	user      *principal // set by requireUser / requireAdmin
+	orderID   engine.ID  // the order the request addressed or created, for the log line
 	srv       *Server
 }
 

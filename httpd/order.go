@@ -40,6 +40,7 @@ func (s *Server) createOrder(c *call) error {
 		return err
 	}
 	place := func(orderID engine.ID) error {
+		c.orderID = orderID
 		var req orderCreateRequest
 		if err := c.decode(&req); err != nil {
 			return err
@@ -111,6 +112,7 @@ func (s *Server) orderDetail(c *call) error {
 	if err != nil {
 		return err
 	}
+	c.orderID = id
 	o, err := s.deps.Orders.Order(c.context, id)
 	if err != nil {
 		return fmt.Errorf("order %s: %w", id, err)
@@ -161,6 +163,7 @@ func (s *Server) patchOrder(c *call) error {
 }
 
 func (s *Server) transitionOrder(c *call, cmd engine.TransitionOrder) error {
+	c.orderID = cmd.OrderID
 	cmd.Now = time.Now().UTC().Truncate(time.Microsecond)
 	o, err := s.deps.Orders.TransitionOrder(c.context, cmd)
 	if err != nil {

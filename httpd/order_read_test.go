@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
 	"github.com/flashstock/flashstock/engine"
@@ -138,5 +139,28 @@ func TestOrderDetail(t *testing.T) {
 	}
 	if got := len(f.looked.all()); got != n {
 		t.Errorf("Order looked up %d times for non-ids, want 0", got-n)
+	}
+}
+
+// The request log line names the order a request addressed or created.
+func TestOrderRequestsLogTheOrderID(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	f := newOrderFixture(t, func(_ *Config, d *Deps) { d.Log = zerolog.New(&logs) })
+	o := storedOrder(orderID(5), f.buyer.ID, engine.StatusPending)
+	f.withOrders(o)
+	status, _, body := f.do("GET", "/orders/"+o.ID.String(), "", f.buyerAuth...)
+	if status != fasthttp.StatusOK {
+		t.Fatalf("detail: %d %s", status, body)
+	}
+	status, _, body = f.do("POST", "/orders/", orderBody(orderLine(orderProductA, 1)), f.buyerAuth...)
+	if status != fasthttp.StatusCreated {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	placed := f.placed.all()
+	for _, id := range []engine.ID{o.ID, placed[len(placed)-1].OrderID} {
+		if !strings.Contains(logs.String(), `"order_id":"`+id.String()+`"`) {
+			t.Errorf("no log line names order %s:\n%s", id, logs.String())
+		}
 	}
 }

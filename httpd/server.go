@@ -198,6 +198,9 @@ func (s *Server) logRequest(c *call, err error, took time.Duration) {
 	if c.user != nil {
 		ev = ev.Str("user_id", c.user.ID.String())
 	}
+	if !c.orderID.IsZero() {
+		ev = ev.Str("order_id", c.orderID.String())
+	}
 	ev.Msg("request")
 }
 
