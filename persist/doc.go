@@ -1,7 +1,9 @@
 // Package persist is flashstock's storage adapter: a PostgreSQL store (pgx v5
 // pgxpool) for users and products, the runner that applies the embedded SQL
 // migrations, and a Redis client (go-redis v9) that backs the product-list
-// cache.
+// cache. It also holds what only the bench uses: the baselines' order
+// transactions (baseline.go), Redis mutexes for the redislock baseline
+// (lock.go, redsync) and the post-run audit queries (audit.go).
 //
 // persist translates at its edge: callers see engine types and engine
 // sentinel errors (ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable),
