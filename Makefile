@@ -12,7 +12,7 @@ WITHSERVICES := $(GO) run ./internal/devenv/withservices --
 
 include docs/make-assets.mk
 
-.PHONY: help build run test test-short lint migrate clean
+.PHONY: help build run test test-short lint migrate bench bench-quick clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,6 +25,12 @@ run: build ## serve on 127.0.0.1:8080 with a local PostgreSQL + Redis under .dat
 
 test: assets ## run every test (-race) against throwaway PostgreSQL and Redis
 	$(WITHSERVICES) $(GO) test -race -count=1 -timeout 5m ./...
+
+bench: build ## bench suite (~4 min): scenarios + baselines side by side, audited; report in bench-results/
+	./$(BIN) bench --out bench-results
+
+bench-quick: build ## bench suite small and short (~1 min), for its audit (CI runs it); report in bench-results/quick/
+	./$(BIN) bench --quick --out bench-results/quick
 
 lint: ## gofmt check, go vet, staticcheck
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt would change:"; echo "$$bad"; exit 1; fi

@@ -42,6 +42,7 @@ Usage:
   flashstock migrate [flags]        apply pending database migrations and exit
   flashstock user create --username U [--email E] [--admin] --password-stdin
                                     create an account (password read from standard input)
+  flashstock bench [flags]          run the bench suite: scenarios, audit, baselines, report
   flashstock version                print version information
 
 Every command accepts --help. Configuration comes from FLASHSTOCK_* environment
@@ -63,6 +64,10 @@ func run(ctx context.Context, e env) int {
 		err = cmdMigrate(ctx, e, rest)
 	case "user":
 		err = cmdUser(ctx, e, rest)
+	case "bench":
+		err = cmdBench(ctx, e, rest)
+	case "bench-baseline": // internal: a baseline server started by bench
+		err = cmdBenchBaseline(ctx, e, rest)
 	case "version", "--version":
 		err = cmdVersion(e, rest)
 	case "help", "-h", "--help":
