@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"encoding/hex"
 	"errors"
 	"math"
 	"reflect"
@@ -20,6 +21,12 @@ func FuzzParseID(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		id, err := engine.ParseID(s)
+		if want, ok := referenceParseID(s); ok != (err == nil) || id != want {
+			t.Fatalf("ParseID(%q) = %v, %v; the reference says %v, ok=%v", s, id, err, want, ok)
+		}
+		if fromBytes, errBytes := engine.ParseIDBytes([]byte(s)); fromBytes != id || (errBytes == nil) != (err == nil) {
+			t.Fatalf("ParseIDBytes(%q) = %v, %v; ParseID says %v, %v", s, fromBytes, errBytes, id, err)
+		}
 		if err != nil {
 			if !errors.Is(err, engine.ErrInvalid) || id != engine.NilID {
 				t.Fatalf("ParseID(%q) = %v, %v; want NilID and ErrInvalid", s, id, err)
@@ -33,6 +40,21 @@ func FuzzParseID(f *testing.F) {
 			t.Fatalf("ParseID(String()) = %v, %v; want %v", again, err, id)
 		}
 	})
+}
+
+// referenceParseID is the plain reading of the canonical form that ParseID
+// implements without allocating: dashes at 8, 13, 18 and 23, hex elsewhere.
+func referenceParseID(s string) (engine.ID, bool) {
+	var id engine.ID
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return id, false
+	}
+	b, err := hex.DecodeString(s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:36])
+	if err != nil {
+		return id, false
+	}
+	copy(id[:], b)
+	return id, true
 }
 
 func FuzzParseStatus(f *testing.F) {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"time"
@@ -34,16 +33,41 @@ func NewID(now time.Time, r io.Reader) (ID, error) {
 
 // ParseID parses the canonical 36-character form (8-4-4-4-12 hex digits,
 // either case). Anything else is ErrInvalid.
-func ParseID(s string) (ID, error) {
+func ParseID(s string) (ID, error) { return parseID(s) }
+
+// ParseIDBytes is ParseID for bytes, without copying them to a string.
+func ParseIDBytes(b []byte) (ID, error) { return parseID(b) }
+
+func parseID[T string | []byte](s T) (ID, error) {
 	var id ID
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return NilID, Invalid("id", "must be a UUID")
 	}
-	src := []byte(s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:36])
-	if _, err := hex.Decode(id[:], src); err != nil {
-		return NilID, Invalid("id", "must be a UUID")
+	for i, at := range idHexAt {
+		hi, ok1 := fromHex(s[at])
+		lo, ok2 := fromHex(s[at+1])
+		if !ok1 || !ok2 {
+			return NilID, Invalid("id", "must be a UUID")
+		}
+		id[i] = hi<<4 | lo
 	}
 	return id, nil
+}
+
+// idHexAt is where each byte's two hex digits start in the canonical form.
+var idHexAt = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// fromHex is the value of one hex digit, either case.
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // IsZero reports whether id is NilID.
@@ -52,16 +76,22 @@ func (id ID) IsZero() bool { return id == NilID }
 // String returns the canonical lower-case form.
 func (id ID) String() string {
 	var b [36]byte
-	hex.Encode(b[0:8], id[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], id[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], id[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], id[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:36], id[10:16])
-	return string(b[:])
+	return string(id.appendText(b[:0]))
+}
+
+// AppendText implements encoding.TextAppender: the canonical form appended
+// to b, without allocating when b has room for 36 more bytes. It never fails.
+func (id ID) AppendText(b []byte) ([]byte, error) { return id.appendText(b), nil }
+
+func (id ID) appendText(b []byte) []byte {
+	const digits = "0123456789abcdef"
+	for i, c := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, digits[c>>4], digits[c&0x0f])
+	}
+	return b
 }
 
 // MarshalText implements encoding.TextMarshaler.

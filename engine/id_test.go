@@ -214,6 +214,18 @@ func TestIDText(t *testing.T) {
 	}
 }
 
+func TestIDAppendText(t *testing.T) {
+	id := mustID(t, time.UnixMilli(1_700_000_000_000), testRand(5))
+	b, err := id.AppendText([]byte(`"`))
+	if want := `"` + id.String(); err != nil || string(b) != want {
+		t.Fatalf("AppendText = %q, %v; want %q", b, err, want)
+	}
+	buf := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() { buf, _ = id.AppendText(buf[:0]) }); n != 0 {
+		t.Errorf("AppendText into a roomy buffer allocates %v times", n)
+	}
+}
+
 func TestIDJSON(t *testing.T) {
 	type doc struct {
 		ID   engine.ID         `json:"id"`

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -41,7 +40,13 @@ func NewReference(r io.Reader) (string, error) {
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return "", fmt.Errorf("new reference: %w", err)
 	}
-	return ReferencePrefix + strings.ToUpper(hex.EncodeToString(b[:])), nil
+	const digits = "0123456789ABCDEF"
+	ref := make([]byte, 0, len(ReferencePrefix)+2*len(b))
+	ref = append(ref, ReferencePrefix...)
+	for _, c := range b {
+		ref = append(ref, digits[c>>4], digits[c&0x0f])
+	}
+	return string(ref), nil
 }
 
 // ParseReference accepts exactly "ORD-" + 12 upper-case hex digits.
@@ -105,6 +110,24 @@ type ItemRequest struct {
 	Quantity  int64
 }
 
+// mergeScanItemsMax is the longest order MergeItems dedups by scanning
+// instead of with a map (a map costs more than scanning a few lines).
+const mergeScanItemsMax = 8
+
+// mergedIndex finds id among merged: in index when there is one.
+func mergedIndex(merged []ItemRequest, index map[ID]int, id ID) (int, bool) {
+	if index != nil {
+		j, ok := index[id]
+		return j, ok
+	}
+	for j := range merged {
+		if merged[j].ProductID == id {
+			return j, true
+		}
+	}
+	return 0, false
+}
+
 // MergeItems validates the requested lines against limits and merges lines
 // naming the same product, keeping first-seen order. Zero limits take the hard
 // maxima, and limits above the hard maxima are capped to them.
@@ -114,23 +137,27 @@ func MergeItems(items []ItemRequest, l Limits) ([]ItemRequest, error) {
 		return nil, Invalid("items", "must not be empty")
 	}
 	merged := make([]ItemRequest, 0, len(items))
-	index := make(map[ID]int, len(items))
+	var index map[ID]int // only for long orders; short ones are scanned
+	if len(items) > mergeScanItemsMax {
+		index = make(map[ID]int, len(items))
+	}
 	for i, it := range items {
-		field := fmt.Sprintf("items[%d].quantity", i)
 		if it.ProductID.IsZero() {
 			return nil, Invalid(fmt.Sprintf("items[%d].product_id", i), "is required")
 		}
 		if it.Quantity < 1 || it.Quantity > l.ItemQuantityMax {
-			return nil, Invalid(field, fmt.Sprintf("must be between 1 and %d", l.ItemQuantityMax))
+			return nil, Invalid(fmt.Sprintf("items[%d].quantity", i), fmt.Sprintf("must be between 1 and %d", l.ItemQuantityMax))
 		}
-		if j, ok := index[it.ProductID]; ok {
+		if j, ok := mergedIndex(merged, index, it.ProductID); ok {
 			merged[j].Quantity += it.Quantity
 			if merged[j].Quantity > l.ItemQuantityMax {
-				return nil, Invalid(field, fmt.Sprintf("merged quantity exceeds %d", l.ItemQuantityMax))
+				return nil, Invalid(fmt.Sprintf("items[%d].quantity", i), fmt.Sprintf("merged quantity exceeds %d", l.ItemQuantityMax))
 			}
 			continue
 		}
-		index[it.ProductID] = len(merged)
+		if index != nil {
+			index[it.ProductID] = len(merged)
+		}
 		merged = append(merged, it)
 	}
 	if len(merged) > l.ItemsPerOrderMax {
