@@ -43,7 +43,7 @@ func (s *Store) CommitStockBatch(ctx context.Context, b engine.StockBatch) (engi
 	if len(b.Holds) > 0 {
 		queueHolds(batch, b.Holds)
 	}
-	releases := make([][16]byte, len(b.Releases))
+	releases := make(uuidColumn, len(b.Releases))
 	for i, id := range b.Releases {
 		releases[i] = id
 	}
@@ -57,7 +57,13 @@ func (s *Store) CommitStockBatch(ctx context.Context, b engine.StockBatch) (engi
 		found = err == nil
 		return err
 	})
-	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return engine.StockBatchResult{}, wrapError(op, err)
+	}
+	defer conn.Release()
+	useArrayColumns(conn.Conn().TypeMap())
+	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
 		return engine.StockBatchResult{}, wrapError(op, err)
 	}
 	if !found {
@@ -85,12 +91,12 @@ func queueOrders(batch *pgx.Batch, orders []engine.Order) {
 		return
 	}
 	n := len(orders)
-	ids, users := make([][16]byte, n), make([][16]byte, n)
-	refs, statuses, payments := make([]string, n), make([]string, n), make([]string, n)
-	currencies, reasons := make([]string, n), make([]string, n)
-	totals := make([]int64, n)
-	created, updated, expires := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
-	var it itemColumns
+	ids, users := make(uuidColumn, n), make(uuidColumn, n)
+	refs, statuses, payments := make(textColumn, n), make(textColumn, n), make(textColumn, n)
+	currencies, reasons := make(textColumn, n), make(textColumn, n)
+	totals := make(int8Column, n)
+	created, updated, expires := make(timestamptzColumn, n), make(timestamptzColumn, n), make(timestamptzColumn, n)
+	it := newItemColumns(orders)
 	for i, o := range orders {
 		ids[i], users[i], refs[i] = o.ID, o.UserID, o.Reference
 		statuses[i], payments[i] = string(o.Status), string(o.PaymentStatus)
@@ -105,9 +111,19 @@ func queueOrders(batch *pgx.Batch, orders []engine.Order) {
 
 // itemColumns are order items as parallel arrays.
 type itemColumns struct {
-	orders, products              [][16]byte
-	names                         []string
-	quantities, prices, subtotals []int64
+	orders, products              uuidColumn
+	names                         textColumn
+	quantities, prices, subtotals int8Column
+}
+
+// newItemColumns returns empty columns with room for the items of orders.
+func newItemColumns(orders []engine.Order) itemColumns {
+	n := 0
+	for _, o := range orders {
+		n += len(o.Items)
+	}
+	return itemColumns{orders: make(uuidColumn, 0, n), products: make(uuidColumn, 0, n), names: make(textColumn, 0, n),
+		quantities: make(int8Column, 0, n), prices: make(int8Column, 0, n), subtotals: make(int8Column, 0, n)}
 }
 
 func (c *itemColumns) add(o engine.Order) {
@@ -124,8 +140,8 @@ func (c *itemColumns) add(o engine.Order) {
 // queueHolds adds the insert of holds to batch.
 func queueHolds(batch *pgx.Batch, holds []engine.Hold) {
 	n := len(holds)
-	orders, products := make([][16]byte, n), make([][16]byte, n)
-	quantities, kinds, created := make([]int64, n), make([]string, n), make([]time.Time, n)
+	orders, products := make(uuidColumn, n), make(uuidColumn, n)
+	quantities, kinds, created := make(int8Column, n), make(textColumn, n), make(timestamptzColumn, n)
 	for i, h := range holds {
 		orders[i], products[i], quantities[i] = h.OrderID, h.ProductID, h.Quantity
 		kinds[i], created[i] = string(h.Kind), h.CreatedAt.UTC()
