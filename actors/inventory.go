@@ -86,8 +86,7 @@ func (inv *Inventory) PlaceOrder(ctx context.Context, cmd engine.PlaceOrder) (en
 		return engine.Order{}, err
 	}
 	m := &placeOrder{cmd: cmd, reference: ref}
-	r, err := inv.request(ctx, cmd.Items[0].ProductID, m, &m.skuCall)
-	return r.order, err
+	return orderOf(inv.request(ctx, cmd.Items[0].ProductID, m, &m.skuCall))
 }
 
 // Hold takes quantity units of a product for a multi-product order being
@@ -95,8 +94,7 @@ func (inv *Inventory) PlaceOrder(ctx context.Context, cmd engine.PlaceOrder) (en
 // name and price go into the order). The hold is committed when it returns.
 func (inv *Inventory) Hold(ctx context.Context, orderID, productID engine.ID, quantity int64, now time.Time) (engine.Product, error) {
 	m := &holdStock{orderID: orderID, quantity: quantity, now: now}
-	r, err := inv.request(ctx, productID, m, &m.skuCall)
-	return r.product, err
+	return productOf(inv.request(ctx, productID, m, &m.skuCall))
 }
 
 // Release returns to stock whatever an order holds of a product (nothing,
@@ -114,8 +112,7 @@ func (inv *Inventory) Release(ctx context.Context, orderID, productID engine.ID)
 func (inv *Inventory) UpdateProduct(ctx context.Context, id engine.ID,
 	change func(engine.Product) (engine.Product, error)) (engine.Product, error) {
 	m := &updateProduct{change: change}
-	r, err := inv.request(ctx, id, m, &m.skuCall)
-	return r.product, err
+	return productOf(inv.request(ctx, id, m, &m.skuCall))
 }
 
 // request admits one message for a product's actor, sends it and waits for

@@ -55,11 +55,37 @@ type skuCall struct {
 	answered bool // owned by the actor
 }
 
-// skuResult is a SKU actor's answer.
+// skuResult is a SKU actor's answer. Pointers keep it, and the reply
+// channel's buffer, small; a successful placeOrder always has order, and a
+// successful holdStock or updateProduct product.
 type skuResult struct {
-	order   engine.Order   // placeOrder
-	product engine.Product // holdStock, updateProduct
+	order   *engine.Order   // placeOrder
+	product *engine.Product // holdStock, updateProduct
 	err     error
+}
+
+// orderOf and productOf are a result's value, or its error.
+func orderOf(r skuResult, err error) (engine.Order, error) {
+	if err != nil || r.order == nil {
+		return engine.Order{}, resultErr(err)
+	}
+	return *r.order, nil
+}
+
+func productOf(r skuResult, err error) (engine.Product, error) {
+	if err != nil || r.product == nil {
+		return engine.Product{}, resultErr(err)
+	}
+	return *r.product, nil
+}
+
+// resultErr is err, or for a success without its value (a bug) an error
+// rather than a zero value.
+func resultErr(err error) error {
+	if err == nil {
+		return errors.New("actors: SKU actor answered without a value")
+	}
+	return err
 }
 
 // answer replies once and gives back the admission.
@@ -107,12 +133,12 @@ type flush struct{}
 // openOp is one operation of the open batch.
 type openOp struct {
 	call    *skuCall
-	order   *engine.Order  // placeOrder
-	hold    *engine.Hold   // holdStock
-	release engine.ID      // releaseStock
-	product engine.Product // snapshot for holdStock's answer
-	units   int64          // taken from the ledger
-	bytes   int            // estimated size in the commit
+	order   *engine.Order   // placeOrder
+	hold    *engine.Hold    // holdStock
+	release engine.ID       // releaseStock
+	product *engine.Product // holdStock: the snapshot its answer carries
+	units   int64           // taken from the ledger
+	bytes   int             // estimated size in the commit
 }
 
 // opBytesBase estimates the fixed size of one operation in a commit.
@@ -165,7 +191,7 @@ func (a *sku) Receive(c *actor.Context) {
 // ready answers call with an error and returns false when the actor is in
 // back-off or cannot load its product.
 func (a *sku) ready(call *skuCall) bool {
-	if now := time.Now(); now.Before(a.backoffUntil) {
+	if !a.backoffUntil.IsZero() && time.Now().Before(a.backoffUntil) {
 		call.fail(fmt.Errorf("%w: product %s is recovering from repeated crashes", engine.ErrUnavailable, a.id))
 		return false
 	}
@@ -223,7 +249,8 @@ func (a *sku) holdStock(c *actor.Context, m *holdStock) {
 		return
 	}
 	h := engine.Hold{OrderID: m.orderID, ProductID: a.id, Quantity: m.quantity, Kind: engine.HoldAssembling, CreatedAt: m.now}
-	a.enqueue(c, openOp{call: &m.skuCall, hold: &h, product: a.ledger.Product(), units: m.quantity, bytes: opBytesBase})
+	p := a.ledger.Product()
+	a.enqueue(c, openOp{call: &m.skuCall, hold: &h, product: &p, units: m.quantity, bytes: opBytesBase})
 }
 
 func (a *sku) releaseStock(c *actor.Context, m *releaseStock) {
@@ -267,7 +294,7 @@ func (a *sku) updateProduct(m *updateProduct) {
 		a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Msg("ledger rejected the updated product")
 		a.loaded = false
 	}
-	m.answer(skuResult{product: stored})
+	m.answer(skuResult{product: &stored})
 }
 
 // flush commits the open batch, one bounded batch at a time: if work is
@@ -291,12 +318,10 @@ func (a *sku) commitNext() {
 		bytes += a.open[n].bytes
 		n++
 	}
-	ops := a.open[:n:n]
-	a.open = append([]openOp(nil), a.open[n:]...)
 	now := time.Now()
-	batch := engine.StockBatch{ProductID: a.id}
+	batch := engine.StockBatch{ProductID: a.id, Orders: make([]engine.Order, 0, a.ordersIn(n))}
 	var taken int64
-	for _, op := range ops {
+	for _, op := range a.open[:n] {
 		if op.call.expired(now) {
 			a.ledger.Untake(op.units)
 			op.call.fail(fmt.Errorf("%w: gave up before the commit", engine.ErrUnavailable))
@@ -313,9 +338,25 @@ func (a *sku) commitNext() {
 			batch.Releases = append(batch.Releases, op.release)
 		}
 	}
+	// The rest moves to the front: the backing array serves the next
+	// batches, and the entries behind it are cleared for the collector.
+	rest := copy(a.open, a.open[n:])
+	clear(a.open[rest:])
+	a.open = a.open[:rest]
 	if len(a.committing) > 0 {
 		a.commit(batch, taken)
 	}
+}
+
+// ordersIn counts the orders among the first n open operations.
+func (a *sku) ordersIn(n int) int {
+	orders := 0
+	for _, op := range a.open[:n] {
+		if op.order != nil {
+			orders++
+		}
+	}
+	return orders
 }
 
 // commit writes the batch of a.committing and answers its operations.
@@ -323,6 +364,7 @@ func (a *sku) commit(batch engine.StockBatch, taken int64) {
 	ops := a.committing
 	res, err := a.commitBatch(batch)
 	a.committing = nil
+	defer func() { a.committing = reuse(ops) }()
 	if err != nil {
 		a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Int("operations", len(ops)).Msg("group commit failed")
 		for _, op := range ops {
@@ -341,10 +383,12 @@ func (a *sku) commit(batch engine.StockBatch, taken int64) {
 	for _, op := range ops {
 		switch {
 		case op.order != nil:
-			op.call.answer(skuResult{order: batch.Orders[orders]})
+			op.call.answer(skuResult{order: &batch.Orders[orders]})
 			orders++
-		default:
+		case op.product != nil:
 			op.call.answer(skuResult{product: op.product})
+		default:
+			op.call.answer(skuResult{})
 		}
 	}
 }
@@ -365,6 +409,20 @@ func (a *sku) commitBatch(batch engine.StockBatch) (engine.StockBatchResult, err
 	}
 	return a.inv.store.CommitStockBatch(ctx, batch)
 }
+
+// reuse empties a batch's slice for the next batch, unless it grew beyond
+// batchReuseOpsMax (a burst should not pin its memory).
+func reuse(ops []openOp) []openOp {
+	if cap(ops) > batchReuseOpsMax {
+		return nil
+	}
+	clear(ops)
+	return ops[:0]
+}
+
+// batchReuseOpsMax bounds the operation slices an actor keeps between
+// batches.
+const batchReuseOpsMax = 4096
 
 // reload re-reads the product after a failure; if that fails too, or the
 // open work no longer fits, all open work is failed and the product is
