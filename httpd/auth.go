@@ -180,11 +180,12 @@ func (c *call) requireUser() error {
 	if err != nil {
 		return err
 	}
-	claims, err := c.srv.tokens.parseKind(raw, kindAccess)
+	claims, err := c.srv.tokens.parseKindBytes(raw, kindAccess)
 	if err != nil {
 		return err
 	}
-	c.user = &principal{ID: claims.UserID, IsAdmin: claims.IsAdmin}
+	c.caller = principal{ID: claims.UserID, IsAdmin: claims.IsAdmin}
+	c.user = &c.caller
 	return nil
 }
 
@@ -202,21 +203,22 @@ func (c *call) requireAdmin() error {
 }
 
 // bearerToken extracts the token from an Authorization header value. The
-// returned string is a copy: fasthttp reuses the header buffer.
-func bearerToken(header []byte) (string, error) {
+// returned slice is part of header: fasthttp reuses the header buffer, so
+// it must not be kept after the request.
+func bearerToken(header []byte) ([]byte, error) {
 	header = bytes.TrimSpace(header)
 	if len(header) == 0 {
-		return "", fmt.Errorf("%w: missing Authorization header", engine.ErrUnauthorized)
+		return nil, fmt.Errorf("%w: missing Authorization header", engine.ErrUnauthorized)
 	}
 	scheme, token, ok := bytes.Cut(header, []byte(" "))
 	if !ok || !(bytes.EqualFold(scheme, []byte("JWT")) || bytes.EqualFold(scheme, []byte("Bearer"))) {
-		return "", fmt.Errorf("%w: Authorization must be \"JWT <token>\" or \"Bearer <token>\"", engine.ErrUnauthorized)
+		return nil, fmt.Errorf("%w: Authorization must be \"JWT <token>\" or \"Bearer <token>\"", engine.ErrUnauthorized)
 	}
 	token = bytes.TrimSpace(token)
 	if len(token) == 0 {
-		return "", fmt.Errorf("%w: empty token", engine.ErrUnauthorized)
+		return nil, fmt.Errorf("%w: empty token", engine.ErrUnauthorized)
 	}
-	return string(token), nil
+	return token, nil
 }
 
 // Request bodies. Each decodes strictly (call.decode) and then checks its own

@@ -20,7 +20,8 @@ type call struct {
 	context   context.Context // bounded by Config.RequestTimeout
 	requestID string
 	route     string     // route pattern, for logs and metrics
-	user      *principal // set by requireUser / requireAdmin
+	user      *principal // set by requireUser / requireAdmin, to &caller
+	caller    principal  // backs user, saving an allocation
 	orderID   engine.ID  // the order the request addressed or created, for the log line
 	srv       *Server
 }

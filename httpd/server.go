@@ -20,6 +20,14 @@ import (
 const (
 	headerRequestID   = "X-Request-ID"
 	requestIDBytesMax = 128
+
+	// Request log lines below status 500 are sampled, so that logging does
+	// not cost a busy server a large share of its CPU: the first
+	// requestLogBurst lines of every requestLogPeriod, then one in
+	// requestLogEvery. Lines of 5xx responses are never sampled.
+	requestLogBurst  = 100
+	requestLogPeriod = time.Second
+	requestLogEvery  = 100
 )
 
 // Deps are what the transport calls. Cache may be nil (no caching); Checks
@@ -45,6 +53,7 @@ type Server struct {
 	cfg    Config
 	deps   Deps
 	log    zerolog.Logger
+	reqLog zerolog.Logger // log sampled for request lines below 500
 	router *router.Router
 	http   *fasthttp.Server
 	tokens *tokens
@@ -63,7 +72,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Users == nil || deps.Products == nil || deps.Orders == nil {
 		return nil, errors.New("httpd: Users, Products and Orders are required")
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Log, tokens: newTokens(cfg)}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log, reqLog: sampledRequestLog(deps.Log), tokens: newTokens(cfg)}
 	s.router = router.New()
 	s.router.RedirectTrailingSlash = false
 	s.router.RedirectFixedPath = false
@@ -166,7 +175,7 @@ func (s *Server) wrap(route string, h handler) fasthttp.RequestHandler {
 		if err != nil {
 			writeProblem(ctx, err, c.requestID)
 		}
-		s.logRequest(c, err, time.Since(start))
+		s.logRequest(c, err, start)
 	}
 }
 
@@ -184,22 +193,39 @@ func (s *Server) run(c *call, h handler) (err error) {
 
 var errPanic = errors.New("handler panicked")
 
-func (s *Server) logRequest(c *call, err error, took time.Duration) {
+// sampledRequestLog is log with the request-line sampling applied.
+func sampledRequestLog(log zerolog.Logger) zerolog.Logger {
+	return log.Sample(&zerolog.BurstSampler{Burst: requestLogBurst, Period: requestLogPeriod,
+		NextSampler: &zerolog.BasicSampler{N: requestLogEvery}})
+}
+
+// logRequest writes the request's log line: an error line, always, for a
+// 5xx; otherwise an info line if the sampler lets it through. Nothing is
+// formatted for a line that is not written.
+func (s *Server) logRequest(c *call, err error, start time.Time) {
 	status := c.ctx.Response.StatusCode()
-	ev := s.log.Info()
+	var ev *zerolog.Event
 	if status >= 500 {
 		ev = s.log.Error()
-		if err != nil && err != errPanic {
+		if ev != nil && err != nil && err != errPanic {
 			ev = ev.AnErr("error", err)
 		}
+	} else {
+		ev = s.reqLog.Info()
 	}
-	ev = ev.Str("method", string(c.ctx.Method())).Str("route", c.route).Int("status", status).
-		Dur("duration", took).Str("request_id", c.requestID)
+	if ev == nil { // level or sampler says no
+		return
+	}
+	var id [36]byte
+	ev = ev.Bytes("method", c.ctx.Method()).Str("route", c.route).Int("status", status).
+		Dur("duration", time.Since(start)).Str("request_id", c.requestID)
 	if c.user != nil {
-		ev = ev.Str("user_id", c.user.ID.String())
+		b, _ := c.user.ID.AppendText(id[:0])
+		ev = ev.Bytes("user_id", b)
 	}
 	if !c.orderID.IsZero() {
-		ev = ev.Str("order_id", c.orderID.String())
+		b, _ := c.orderID.AppendText(id[:0])
+		ev = ev.Bytes("order_id", b)
 	}
 	ev.Msg("request")
 }

@@ -46,11 +46,13 @@ type tokens struct {
 	accessTTL  time.Duration
 	refreshTTL time.Duration
 	now        func() time.Time // time.Now; tests shift it
+	cache      *tokenCache      // verified tokens (tokencache.go)
 }
 
 // newTokens builds the token service from a validated, defaulted Config.
 func newTokens(cfg Config) *tokens {
-	return &tokens{secret: cfg.JWTSecret, accessTTL: cfg.AccessTTL, refreshTTL: cfg.RefreshTTL, now: time.Now}
+	return &tokens{secret: cfg.JWTSecret, accessTTL: cfg.AccessTTL, refreshTTL: cfg.RefreshTTL, now: time.Now,
+		cache: newTokenCache(tokenCacheEntriesMax)}
 }
 
 // jwtClaims is the wire form: sub and user_id both carry the user id
@@ -116,9 +118,46 @@ func (t *tokens) issue(kind tokenKind, u engine.User) (string, error) {
 // returns its claims. Every failure is engine.ErrUnauthorized; the detail
 // says only "expired" or "invalid" so clients learn nothing about our checks.
 func (t *tokens) parse(raw string) (tokenClaims, error) {
-	if raw == "" || len(raw) > tokenBytesMax {
-		return tokenClaims{}, fmt.Errorf("%w: invalid token", engine.ErrUnauthorized)
+	return t.parseBytes([]byte(raw))
+}
+
+// parseBytes is parse for a token still in a request's buffer; it keeps no
+// reference to raw. A token verified before comes from the cache (see
+// tokencache.go), with its times checked again.
+func (t *tokens) parseBytes(raw []byte) (tokenClaims, error) {
+	if len(raw) == 0 || len(raw) > tokenBytesMax {
+		return tokenClaims{}, errTokenInvalid
 	}
+	if e, ok := t.cache.get(raw); ok {
+		return t.checkCached(raw, e)
+	}
+	return t.verify(string(raw))
+}
+
+// errTokenInvalid and errTokenExpired are parse's two answers.
+var (
+	errTokenInvalid = fmt.Errorf("%w: invalid token", engine.ErrUnauthorized)
+	errTokenExpired = fmt.Errorf("%w: token expired", engine.ErrUnauthorized)
+)
+
+// checkCached applies the parser's time checks to a cached token: expired
+// first (the parser reports expiry before the other failures), then not
+// yet valid. An expired entry is dropped.
+func (t *tokens) checkCached(raw []byte, e cachedToken) (tokenClaims, error) {
+	now := t.now()
+	if !now.Before(e.validUntil) {
+		t.cache.drop(raw)
+		return tokenClaims{}, errTokenExpired
+	}
+	if now.Before(e.validFrom) {
+		return tokenClaims{}, errTokenInvalid
+	}
+	return e.claims, nil
+}
+
+// verify runs the full check with the jwt library and caches the claims of
+// a token that passes it.
+func (t *tokens) verify(raw string) (tokenClaims, error) {
 	var claims jwtClaims
 	_, err := jwt.ParseWithClaims(raw, &claims, t.key,
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -128,20 +167,34 @@ func (t *tokens) parse(raw string) (tokenClaims, error) {
 		jwt.WithTimeFunc(t.now),
 	)
 	if errors.Is(err, jwt.ErrTokenExpired) {
-		return tokenClaims{}, fmt.Errorf("%w: token expired", engine.ErrUnauthorized)
+		return tokenClaims{}, errTokenExpired
 	}
 	if err != nil {
-		return tokenClaims{}, fmt.Errorf("%w: invalid token", engine.ErrUnauthorized)
+		return tokenClaims{}, errTokenInvalid
 	}
 	id, err := engine.ParseID(claims.Subject)
 	if err != nil {
-		return tokenClaims{}, fmt.Errorf("%w: invalid token", engine.ErrUnauthorized)
+		return tokenClaims{}, errTokenInvalid
 	}
 	out := tokenClaims{UserID: id, Kind: claims.TokenType}
 	if claims.IsAdmin != nil {
 		out.IsAdmin = *claims.IsAdmin
 	}
+	t.cache.put(raw, cachedEntry(out, claims.RegisteredClaims), t.now())
 	return out, nil
+}
+
+// cachedEntry is the cache entry of a token that passed verify: the claims
+// and the window in which the parser would accept the token again (exp is
+// required, so verify never caches a token without one).
+func cachedEntry(out tokenClaims, rc jwt.RegisteredClaims) cachedToken {
+	e := cachedToken{claims: out, validUntil: rc.ExpiresAt.Add(tokenLeeway)}
+	for _, d := range []*jwt.NumericDate{rc.IssuedAt, rc.NotBefore} {
+		if d != nil && d.Add(-tokenLeeway).After(e.validFrom) {
+			e.validFrom = d.Add(-tokenLeeway)
+		}
+	}
+	return e
 }
 
 // parseKind is parse plus a check that the token is of the wanted kind, so a
@@ -149,6 +202,17 @@ func (t *tokens) parse(raw string) (tokenClaims, error) {
 // refreshes.
 func (t *tokens) parseKind(raw string, want tokenKind) (tokenClaims, error) {
 	claims, err := t.parse(raw)
+	return ofKind(claims, err, want)
+}
+
+// parseKindBytes is parseKind for a token still in a request's buffer.
+func (t *tokens) parseKindBytes(raw []byte, want tokenKind) (tokenClaims, error) {
+	claims, err := t.parseBytes(raw)
+	return ofKind(claims, err, want)
+}
+
+// ofKind passes on a parse result if it is of the wanted kind.
+func ofKind(claims tokenClaims, err error, want tokenKind) (tokenClaims, error) {
 	if err != nil {
 		return tokenClaims{}, err
 	}
