@@ -171,6 +171,10 @@ func (s *Store) ListOrders(ctx context.Context, q engine.OrderQuery) ([]engine.O
 	if q.Status != "" {
 		args = append(args, string(q.Status))
 		where += fmt.Sprintf(" AND status = $%d", len(args))
+		if q.Status != engine.StatusPending {
+			// Lets the plan use orders_status_id, which leaves pending out.
+			where += " AND status <> 'pending'"
+		}
 	}
 	args = append(args, q.Limit)
 	rows, err := s.pool.Query(ctx, "SELECT "+orderColumns+" FROM orders WHERE "+where+
