@@ -34,6 +34,7 @@ func WriteTable(w io.Writer, r Report) error {
 		writeRatios(tw, r, scenario)
 		writeChecks(tw, r, scenario)
 		writeErrors(tw, r, scenario, groups)
+		writeMemory(tw, r, scenario)
 		fmt.Fprintln(tw)
 	}
 	fmt.Fprintf(tw, "audit: %s (%s)\n", verdict(r.AuditOK), auditCounts(r.Runs))
@@ -269,4 +270,18 @@ func writeFileAtomic(path string, src io.WriterTo) (err error) {
 		return fmt.Errorf("bench: write %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeMemory prints the server's resident memory over each run that
+// sampled it (soak).
+func writeMemory(w io.Writer, r Report, scenario string) {
+	const mib = 1 << 20
+	for _, run := range r.Runs {
+		if run.Scenario != scenario || run.Memory == nil {
+			continue
+		}
+		m := run.Memory
+		fmt.Fprintf(w, "  memory %s %s round %d (resident): start %.1f MiB, peak %.1f MiB, end %.1f MiB\n",
+			run.Target, run.Mode, run.Round, float64(m.StartBytes)/mib, float64(m.PeakBytes)/mib, float64(m.EndBytes)/mib)
+	}
 }

@@ -274,3 +274,16 @@ func svgTexts(t *testing.T, path string) map[string]bool {
 	}
 	return texts
 }
+
+func TestWriteTableMemory(t *testing.T) {
+	r := Report{Runs: []Run{{Scenario: "soak", Target: TargetFlashstock, Mode: "open", Round: 1, OK: 1,
+		Memory: &Memory{StartBytes: 10 << 20, PeakBytes: 30 << 20, EndBytes: 20 << 20}}}}
+	r.Evaluate()
+	var b strings.Builder
+	if err := WriteTable(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "start 10.0 MiB, peak 30.0 MiB, end 20.0 MiB") {
+		t.Fatalf("no memory line in\n%s", b.String())
+	}
+}

@@ -38,6 +38,7 @@ type benchFlags struct {
 	dataDir     string
 	databaseURL string
 	redisURL    string
+	pgSettings  string
 	cfg         bench.Config
 	set         map[string]bool // flags given on the command line
 }
@@ -52,6 +53,7 @@ func defineBenchFlags(fs *flag.FlagSet) *benchFlags {
 	fs.StringVar(&f.out, "out", "bench-results", "directory for report.json, summary.txt, latency-*.svg and the servers' logs")
 	fs.StringVar(&f.dataDir, "data-dir", ".data", "where the throwaway PostgreSQL lives during the run (removed after)")
 	fs.StringVar(&f.databaseURL, "database-url", "", "bench against this PostgreSQL (empty = a throwaway local server, fsync on); it must be disposable")
+	fs.StringVar(&f.pgSettings, "pg-settings", "", "extra settings of the throwaway PostgreSQL, space-separated name=value (e.g. \"shared_buffers=1GB max_wal_size=8GB\")")
 	fs.StringVar(&f.redisURL, "redis-url", "", "Redis for flashstock and the redislock baseline (empty = a throwaway local server)")
 	fs.IntVar(&f.cfg.Rounds, "rounds", d.Rounds, "runs of each target in hotsku and multi, alternating the targets"+quick(q.Rounds))
 	fs.IntVar(&f.cfg.Users, "users", d.Users, "buyers, each with an account and a token"+quick(q.Users))
@@ -98,6 +100,11 @@ func (f *benchFlags) config() (bench.Config, []string, error) {
 	for _, t := range targets {
 		if !slices.Contains(allTargets, t) {
 			errs = append(errs, fmt.Errorf("unknown target %q (have %s)", t, strings.Join(allTargets, ", ")))
+		}
+	}
+	for _, kv := range strings.Fields(f.pgSettings) {
+		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
+			errs = append(errs, fmt.Errorf("pg-settings: %q is not name=value", kv))
 		}
 	}
 	if !slices.Contains(targets, bench.TargetFlashstock) {

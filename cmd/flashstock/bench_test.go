@@ -45,6 +45,7 @@ func TestBenchFlags(t *testing.T) {
 		{"--rounds", "0"},
 		{"--connections", "100000"},
 		{"--read-ratio", "1.5"},
+		{"--pg-settings", "shared_buffers=1GB fsync"},
 	} {
 		if _, _, err := parseBenchFlags(t, args...); !errors.Is(err, errUsage) {
 			t.Errorf("%v: err %v, want a usage error", args, err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/flashstock/flashstock/bench"
 	"github.com/flashstock/flashstock/engine"
@@ -55,7 +56,7 @@ func startBenchWorld(ctx context.Context, e env, f *benchFlags) (*benchRun, func
 		fmt.Fprintf(e.stderr, "bench: starting throwaway services (their log: %s)\n", logFile.Name())
 	}
 	if r.world.databaseURL == "" {
-		url, stopPG, err := startBenchPostgres(ctx, f.dataDir, logFile)
+		url, stopPG, err := startBenchPostgres(ctx, f.dataDir, strings.Fields(f.pgSettings), logFile)
 		if err != nil {
 			return fail(err)
 		}
@@ -91,8 +92,9 @@ func startBenchWorld(ctx context.Context, e env, f *benchFlags) (*benchRun, func
 }
 
 // startBenchPostgres starts a durable (fsync on) throwaway PostgreSQL in a
-// fresh directory under dataDir, removed when it stops.
-func startBenchPostgres(ctx context.Context, dataDir string, log *os.File) (string, func(), error) {
+// fresh directory under dataDir, removed when it stops, with the extra
+// server settings given (name=value).
+func startBenchPostgres(ctx context.Context, dataDir string, settings []string, log *os.File) (string, func(), error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return "", nil, fmt.Errorf("bench: data dir: %w", err)
 	}
@@ -108,7 +110,7 @@ func startBenchPostgres(ctx context.Context, dataDir string, log *os.File) (stri
 		return "", nil, err
 	}
 	pg, err := devenv.StartPostgres(ctx, devenv.PostgresConfig{DataDir: filepath.Join(dir, "postgres"),
-		Durable: true, Log: log})
+		Durable: true, Log: log, Settings: settings})
 	if err != nil {
 		return "", nil, errors.Join(fmt.Errorf("bench: PostgreSQL: %w", err), os.RemoveAll(dir))
 	}

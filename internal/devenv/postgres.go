@@ -32,6 +32,8 @@ type PostgresConfig struct {
 	Durable bool
 	// Database is created if missing; empty means "flashstock".
 	Database string
+	// Settings are extra server settings, each "name=value" (passed as -c).
+	Settings []string
 	// Log receives the server's output and progress lines; nil discards
 	// them. Writes from one server are serialized; a writer shared by two
 	// servers must be safe for concurrent use.
@@ -116,6 +118,9 @@ func runPostgres(ctx context.Context, bin string, cfg PostgresConfig, dirs pgDir
 		"-c", "listen_addresses=127.0.0.1"}
 	if !cfg.Durable {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	for _, s := range cfg.Settings {
+		args = append(args, "-c", s)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = "/"
