@@ -26,7 +26,7 @@ run: build ## serve on 127.0.0.1:8080 with a local PostgreSQL + Redis under .dat
 test: assets ## run every test (-race) against throwaway PostgreSQL and Redis
 	$(WITHSERVICES) $(GO) test -race -count=1 -timeout 5m ./...
 
-bench: build ## bench suite (~4 min): scenarios + baselines side by side, audited; report in bench-results/
+bench: build ## bench suite (~5 min): scenarios + baselines side by side, audited; report in bench-results/
 	./$(BIN) bench --out bench-results
 
 bench-quick: build ## bench suite small and short (~1 min), for its audit (CI runs it); report in bench-results/quick/

@@ -33,7 +33,7 @@ type Config struct {
 	SoakFor     time.Duration // soak: duration
 }
 
-// DefaultConfig is `make bench`: about four minutes on a 2-core machine.
+// DefaultConfig is `make bench`: just under five minutes on a 2-core machine.
 // 256 connections: a flash sale is many buyers at once, and every target
 // gets the same (the naive design's throughput hardly depends on it; a
 // group commit's batches grow with it).
