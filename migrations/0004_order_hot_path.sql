@@ -1,7 +1,7 @@
 -- The order hot path: every order inserts one orders row and one
 -- order_items row per product, in group commits of hundreds. Measured with
 -- the bench suite (docs/engineering-notes.md "Schema cost per order"), the
--- foreign-key triggers and two indexes below were about a third of
+-- foreign-key triggers and the indexes below were about a third of
 -- PostgreSQL's work per order.
 
 -- Foreign keys on the insert path. Orders and their items are written only
@@ -23,3 +23,8 @@ DROP INDEX orders_user_status_id;
 -- statuses an order reaches later, so inserting an order does not touch it.
 DROP INDEX orders_status_id;
 CREATE INDEX orders_status_id ON orders (status, id DESC) WHERE status <> 'pending';
+
+-- Items by product: every item of a hot product went into one ever-growing
+-- posting list. Nothing on the request path looks items up by product;
+-- sales per product (the bench audit, reports) scan order_items once.
+DROP INDEX order_items_product_id;
