@@ -24,7 +24,3 @@ DROP INDEX orders_user_status_id;
 DROP INDEX orders_status_id;
 CREATE INDEX orders_status_id ON orders (status, id DESC) WHERE status <> 'pending';
 
--- Items by product: every item of a hot product went into one ever-growing
--- posting list. Nothing on the request path looks items up by product;
--- sales per product (the bench audit, reports) scan order_items once.
-DROP INDEX order_items_product_id;

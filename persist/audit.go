@@ -39,8 +39,8 @@ type StockAudit struct {
 }
 
 // auditStockSQL reads the audit of each product in $1, in id order. Sales
-// are summed in one pass over order_items (there is no index by product:
-// migration 0004), not once per product. order_items has one row per
+// are summed in one grouped pass (bitmap scans of order_items_product_id),
+// not one subquery per product. order_items has one row per
 // (order, product), so counting rows counts orders.
 const auditStockSQL = `SELECT p.id, p.stock, coalesce(s.sold, 0)::bigint, coalesce(h.held, 0)::bigint,
     coalesce(s.orders, 0)::bigint
