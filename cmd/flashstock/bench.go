@@ -156,6 +156,9 @@ func cmdBench(ctx context.Context, e env, args []string) error {
 	}
 	defer stopWorld()
 	report, err := runBench(ctx, e, w, cfg, targets)
+	if ctx.Err() != nil {
+		return errors.New("bench: interrupted; nothing reported, services stopped")
+	}
 	if err != nil {
 		return err
 	}
