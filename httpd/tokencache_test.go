@@ -13,8 +13,9 @@ import (
 // A cache hit must be exactly as safe as a parse: same bytes, same secret,
 // same time checks.
 
-func TestTokenCacheRefusesExpiredCachedToken(t *testing.T) {
-	tk := testTokens()
+// primedToken issues an access token and parses it once, which caches it.
+func primedToken(t *testing.T, tk *tokens) string {
+	t.Helper()
 	raw, err := tk.issue(kindAccess, testUser)
 	if err != nil {
 		t.Fatal(err)
@@ -22,11 +23,17 @@ func TestTokenCacheRefusesExpiredCachedToken(t *testing.T) {
 	if _, err := tk.parse(raw); err != nil {
 		t.Fatalf("fresh token refused: %v", err)
 	}
+	return raw
+}
+
+func TestTokenCacheRefusesExpiredCachedToken(t *testing.T) {
+	tk := testTokens()
+	raw := primedToken(t, tk)
 	if n := tk.cache.len(); n != 1 {
 		t.Fatalf("cache holds %d tokens after a good parse, want 1", n)
 	}
 	tk.now = func() time.Time { return time.Now().Add(15*time.Minute + tokenLeeway + time.Second) }
-	_, err = tk.parse(raw)
+	_, err := tk.parse(raw)
 	if !errors.Is(err, engine.ErrUnauthorized) || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("expired cached token: err = %v, want unauthorized: token expired", err)
 	}
@@ -37,13 +44,7 @@ func TestTokenCacheRefusesExpiredCachedToken(t *testing.T) {
 
 func TestTokenCacheRechecksIssuedAt(t *testing.T) {
 	tk := testTokens()
-	raw, err := tk.issue(kindAccess, testUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tk.parse(raw); err != nil {
-		t.Fatal(err)
-	}
+	raw := primedToken(t, tk)
 	tk.now = func() time.Time { return time.Now().Add(-time.Minute) } // before iat - leeway
 	if _, err := tk.parse(raw); !errors.Is(err, engine.ErrUnauthorized) {
 		t.Fatalf("token used before it was issued: err = %v, want unauthorized", err)
@@ -52,13 +53,7 @@ func TestTokenCacheRechecksIssuedAt(t *testing.T) {
 
 func TestTokenCacheOneByteOffIsNoHit(t *testing.T) {
 	tk := testTokens()
-	raw, err := tk.issue(kindAccess, testUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tk.parse(raw); err != nil {
-		t.Fatal(err)
-	}
+	raw := primedToken(t, tk)
 	for i := range len(raw) { // no variant is a hit
 		b := []byte(raw)
 		b[i] ^= 0x01
@@ -88,13 +83,7 @@ func TestTokenCacheOneByteOffIsNoHit(t *testing.T) {
 
 func TestTokenCacheIsPerSecret(t *testing.T) {
 	tk := testTokens()
-	raw, err := tk.issue(kindAccess, testUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tk.parse(raw); err != nil {
-		t.Fatal(err)
-	}
+	raw := primedToken(t, tk)
 	other := newTokens(Config{JWTSecret: []byte("another-secret-another-secret-32"), AccessTTL: time.Minute, RefreshTTL: time.Hour})
 	if _, err := other.parse(raw); !errors.Is(err, engine.ErrUnauthorized) {
 		t.Fatalf("a service with another secret accepted the token: %v", err)
