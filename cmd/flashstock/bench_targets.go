@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/flashstock/flashstock/bench"
+	"github.com/flashstock/flashstock/internal/devenv"
 )
 
 // Limits of the bench's server processes.
@@ -52,9 +53,9 @@ func startTarget(ctx context.Context, w benchWorld, name string) (*targetProc, e
 	if err != nil {
 		return nil, fmt.Errorf("bench: find own binary: %w", err)
 	}
-	port, err := freeLoopbackPort()
+	port, err := devenv.FreePort()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	env := append(os.Environ(), "FLASHSTOCK_ENV=dev", "FLASHSTOCK_DATABASE_URL="+w.databaseURL,
@@ -151,14 +152,4 @@ func residentBytes(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
-}
-
-// freeLoopbackPort returns a port on 127.0.0.1 that was free a moment ago.
-func freeLoopbackPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("bench: pick a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

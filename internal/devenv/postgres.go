@@ -96,7 +96,7 @@ func startPostgresIn(ctx context.Context, cfg PostgresConfig, dirs pgDirs, owner
 	for attempt := 1; ; attempt++ {
 		port := cfg.Port
 		if port == 0 {
-			if port, err = freePort(); err != nil {
+			if port, err = FreePort(); err != nil {
 				return nil, err
 			}
 		}

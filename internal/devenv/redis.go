@@ -63,7 +63,7 @@ func StartRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	for attempt := 1; ; attempt++ {
 		port := cfg.Port
 		if port == 0 {
-			if port, err = freePort(); err != nil {
+			if port, err = FreePort(); err != nil {
 				break
 			}
 		}
