@@ -44,3 +44,98 @@ type HoldStore interface {
 	// assemblingBefore and returning holds older than returningBefore.
 	StaleHolds(ctx context.Context, assemblingBefore, returningBefore time.Time, max int) ([]engine.Hold, error)
 }
+
+// PaymentStore applies payment webhook events.
+type PaymentStore interface {
+	// ApplyPayment stores ev and applies it, in one transaction: it inserts
+	// the event (an event_id already stored, archived ones included, is
+	// engine.OutcomeDuplicate and changes nothing; a concurrent duplicate
+	// waits for the first and then finds it), locks the order by reference,
+	// decides with engine.DecidePayment at ev.ReceivedAt, and for
+	// engine.OutcomeApplied updates the order, writes returning holds when
+	// the new status releases stock, and queues the buyer's mail
+	// (engine.OrderMail) in the outbox. The event row keeps the outcome.
+	// It returns the outcome, the order as stored afterwards (zero when not
+	// found) and the holds written.
+	ApplyPayment(ctx context.Context, ev engine.PaymentEvent) (engine.PaymentOutcome, engine.Order, []engine.Hold, error)
+}
+
+// Outbox is the transactional outbox of mails, as the mailer sees it.
+// Mails are put in by the transactions that cause them (persist), or by
+// EnqueueMails.
+type Outbox interface {
+	// DueMails claims up to max pending mails due at now, oldest first,
+	// leasing each until now+lease so that no other mailer sends it
+	// meanwhile.
+	DueMails(ctx context.Context, now time.Time, lease time.Duration, max int) ([]engine.OutboxMail, error)
+	// MailSent records that the mail was delivered.
+	MailSent(ctx context.Context, id engine.ID, now time.Time) error
+	// MailFailed records a failed attempt and when to try again.
+	MailFailed(ctx context.Context, id engine.ID, reason string, next time.Time) error
+	// MailDead records the last failed attempt and moves the mail to the
+	// dead letters, in one transaction; it returns the dead letter's id.
+	MailDead(ctx context.Context, id engine.ID, reason string, now time.Time) (engine.ID, error)
+}
+
+// MailSender delivers one mail (SMTP in production).
+type MailSender interface {
+	Send(ctx context.Context, m engine.Mail) error
+}
+
+// TaskRuns records scheduled task runs so that each runs once.
+type TaskRuns interface {
+	// ClaimRun starts run key of task on node, leased until now+lease. It
+	// claims a new key, a failed run (a retry) or a running one whose lease
+	// has passed; a done run or one running elsewhere is not claimed
+	// (ok false). attempt counts the claims of the key, this one included.
+	ClaimRun(ctx context.Context, task, key, node string, now time.Time, lease time.Duration) (attempt int, ok bool, err error)
+	// FinishRun records the end of a run (status done or failed, result,
+	// error); with dead set, the same transaction adds that dead letter.
+	FinishRun(ctx context.Context, r engine.TaskRun, dead *engine.DeadLetter) error
+}
+
+// DeadLetterStore keeps the dead letters.
+type DeadLetterStore interface {
+	// AddDeadLetter stores d.
+	AddDeadLetter(ctx context.Context, d engine.DeadLetter) error
+	// DeadLetter returns one dead letter or engine.ErrNotFound.
+	DeadLetter(ctx context.Context, id engine.ID) (engine.DeadLetter, error)
+	// DeadLetters returns one page, newest first.
+	DeadLetters(ctx context.Context, q engine.DeadLetterQuery) ([]engine.DeadLetter, error)
+	// RetryDeadLetter marks a dead letter retried by `by` at now and, for a
+	// mail, puts its outbox mail back to pending with its attempts reset,
+	// in one transaction. A dead letter not in status dead is
+	// engine.ErrConflict (a retry happens once); an actor message is
+	// engine.ErrConflict too (nothing to re-run).
+	RetryDeadLetter(ctx context.Context, id engine.ID, by string, now time.Time) (engine.DeadLetter, error)
+}
+
+// TaskStore is what the scheduled tasks read and write.
+type TaskStore interface {
+	// ExpiredOrders returns up to max ids of pending orders whose
+	// expires_at is at or before now, oldest deadline first.
+	ExpiredOrders(ctx context.Context, now time.Time, max int) ([]engine.ID, error)
+	// RecordLowStock, in one transaction: records a crossing for every
+	// active product at or under its threshold that has none recorded,
+	// queueing engine.LowStockMail to adminEmail for each (up to max), and
+	// forgets the crossings of products back above their threshold (so the
+	// next crossing alerts again). It returns the products alerted and the
+	// number of crossings forgotten.
+	RecordLowStock(ctx context.Context, now time.Time, adminEmail string, max int) ([]engine.Product, int, error)
+	// SalesReport computes the report of the UTC day starting at day.
+	SalesReport(ctx context.Context, day time.Time) (engine.SalesReport, error)
+	// SaveSalesReport stores r (replacing an earlier one of the same day)
+	// and queues m in the outbox, in one transaction.
+	SaveSalesReport(ctx context.Context, r engine.SalesReport, m engine.Mail, now time.Time) error
+	// ArchiveWebhookEvents moves up to max events received before
+	// archiveBefore into the archive and deletes up to max archived events
+	// received before deleteBefore.
+	ArchiveWebhookEvents(ctx context.Context, archiveBefore, deleteBefore time.Time, max int) (archived, deleted int, err error)
+	// DeadLettersSince counts dead letters created at or after since.
+	DeadLettersSince(ctx context.Context, since time.Time) (int, error)
+	// EnqueueMails adds mails to the outbox; a mail whose key is there
+	// already is skipped. It returns how many were added.
+	EnqueueMails(ctx context.Context, mails []engine.Mail, now time.Time) (int, error)
+	// Gauges counts what the gauges show.
+	Gauges(ctx context.Context) (engine.Gauges, error)
+}

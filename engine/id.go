@@ -31,6 +31,18 @@ func NewID(now time.Time, r io.Reader) (ID, error) {
 	return id, nil
 }
 
+// FirstIDAt returns the smallest UUIDv7 of t's millisecond: every id made
+// by NewID at t or later sorts at or after it, every id made earlier sorts
+// before it. A range of ids is thus a range of creation times.
+func FirstIDAt(t time.Time) ID {
+	var id ID
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixMilli())<<16)
+	copy(id[:6], ts[:6])
+	id[6], id[8] = 0x70, 0x80
+	return id
+}
+
 // ParseID parses the canonical 36-character form (8-4-4-4-12 hex digits,
 // either case). Anything else is ErrInvalid.
 func ParseID(s string) (ID, error) { return parseID(s) }

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	cryptorand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -251,5 +252,25 @@ func TestIDJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"id":42}`), &out); err == nil {
 		t.Error("json number accepted as an id")
+	}
+}
+
+func TestFirstIDAtBoundsNewIDs(t *testing.T) {
+	at := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	first := engine.FirstIDAt(at)
+	for _, tc := range []struct {
+		when  time.Time
+		after bool
+	}{{at, true}, {at.Add(time.Millisecond), true}, {at.Add(24 * time.Hour), true},
+		{at.Add(-time.Millisecond), false}, {at.Add(-time.Hour), false}} {
+		for range 50 {
+			id, err := engine.NewID(tc.when, cryptorand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := bytes.Compare(id[:], first[:]) >= 0; got != tc.after {
+				t.Fatalf("NewID(%v) = %s, >= FirstIDAt(%v) = %s: %v, want %v", tc.when, id, at, first, got, tc.after)
+			}
+		}
 	}
 }

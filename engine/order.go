@@ -63,12 +63,16 @@ func ParseReference(s string) (string, error) {
 }
 
 // Transition moves the order to status to on behalf of by. An edge missing
-// from the state machine is ErrConflict; o itself is unchanged.
+// from the state machine is ErrConflict, and so is expiry before ExpiresAt;
+// o itself is unchanged.
 func (o Order) Transition(to Status, by Trigger, reason string, now time.Time) (Order, error) {
 	t, ok := findTransition(o.Status, to, by)
 	if !ok {
 		return Order{}, fmt.Errorf("%w: order %s cannot go from %s to %s by %s",
 			ErrConflict, o.Reference, o.Status, to, by)
+	}
+	if by == TriggerExpiry && now.Before(o.ExpiresAt) {
+		return Order{}, fmt.Errorf("%w: order %s does not expire until %s", ErrConflict, o.Reference, o.ExpiresAt.Format(time.RFC3339))
 	}
 	o.Status = to
 	if t.payment != "" {

@@ -75,7 +75,7 @@ func TestStatuses(t *testing.T) {
 // TestTransitionMatrix tries every status pair with every trigger: exactly the
 // DESIGN.md edges succeed.
 func TestTransitionMatrix(t *testing.T) {
-	now := created.Add(time.Minute)
+	now := later // past the sample order's expiry, so expiry may cancel it
 	for _, from := range allStatuses {
 		for _, to := range allStatuses {
 			for _, by := range allTriggers {
@@ -129,6 +129,22 @@ func TestTransitionErrorNamesTheEdge(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), part) {
 			t.Errorf("error %v does not mention %q", err, part)
 		}
+	}
+}
+
+// TestExpiryWaitsForExpiresAt: the expiry job cannot cancel an order
+// before its deadline (a stale list of candidates, a skewed clock).
+func TestExpiryWaitsForExpiresAt(t *testing.T) {
+	o := sampleOrder(engine.StatusPending)
+	if _, err := o.Transition(engine.StatusCancelled, engine.TriggerExpiry, "expired", o.ExpiresAt.Add(-time.Nanosecond)); !errors.Is(err, engine.ErrConflict) {
+		t.Errorf("expiry before ExpiresAt: err = %v, want ErrConflict", err)
+	}
+	if got, err := o.Transition(engine.StatusCancelled, engine.TriggerExpiry, "expired", o.ExpiresAt); err != nil || got.Status != engine.StatusCancelled {
+		t.Errorf("expiry at ExpiresAt = %+v, %v", got.Status, err)
+	}
+	// The buyer may cancel before the deadline.
+	if _, err := o.Transition(engine.StatusCancelled, engine.TriggerBuyer, "", created); err != nil {
+		t.Errorf("buyer cancel before expiry: %v", err)
 	}
 }
 

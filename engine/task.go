@@ -1,0 +1,43 @@
+package engine
+
+import "time"
+
+// TaskRunStatus is where one run of a scheduled task is.
+type TaskRunStatus string
+
+// Task run statuses: running → done | failed; a failed run may be claimed
+// again (a retry), a running one only once its lease has passed (its node
+// died).
+const (
+	TaskRunning TaskRunStatus = "running"
+	TaskDone    TaskRunStatus = "done"
+	TaskFailed  TaskRunStatus = "failed"
+)
+
+// TaskRun is one run of a scheduled task, keyed by RunKey: the task name
+// and the slot it runs for, so that a repeat or a second node finds the run
+// already claimed or done and does nothing.
+type TaskRun struct {
+	RunKey     string
+	Task       string
+	Status     TaskRunStatus
+	Attempts   int
+	Node       string
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Result     []byte // JSON summary of what the run did
+	Error      string
+}
+
+// RunKey is the key of task's run for the slot starting at slot.
+func RunKey(task string, slot time.Time) string {
+	return task + ":" + slot.UTC().Format(time.RFC3339)
+}
+
+// Gauges are the counts the gauge-refresh task keeps current.
+type Gauges struct {
+	PendingOrders    int64 // orders waiting for payment
+	LowStockProducts int64 // active products at or under their threshold
+	DeadLetters      int64 // dead letters waiting for an operator
+	OutboxPending    int64 // mails not yet sent
+}
