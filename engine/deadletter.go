@@ -42,9 +42,10 @@ func (d DeadLetter) Retryable() bool { return d.Source == DeadMail || d.Source =
 
 // DeadLetterQuery selects one page of dead letters, newest first.
 type DeadLetterQuery struct {
-	Status DeadLetterStatus // "" = any
-	Before ID               // NilID = from the newest
-	Limit  int
+	Status        DeadLetterStatus // "" = any
+	RetryableOnly bool             // only mails and tasks (not actor messages)
+	Before        ID               // NilID = from the newest
+	Limit         int
 }
 
 // RetrySummary is what retrying every dead letter did.

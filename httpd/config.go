@@ -1,8 +1,10 @@
 package httpd
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/flashstock/flashstock/engine"
@@ -18,10 +20,17 @@ const (
 	concurrencyMaxDefault = 16 * 1024
 	bcryptCostDefault     = 10
 	jwtSecretBytesMin     = 32
+
+	// A webhook secret is "whsec_" and the standard base64 of 24 to 64
+	// random bytes (the Standard Webhooks signing-secret format).
+	webhookSecretPrefix   = "whsec_"
+	webhookSecretBytesMin = 24
+	webhookSecretBytesMax = 64
 )
 
 // Config configures the HTTP transport. Zero durations and sizes take the
-// defaults above; JWTSecret is required.
+// defaults above; JWTSecret is required, and WebhookSecret is required when
+// Deps.Payments is set.
 type Config struct {
 	ReadTimeout    time.Duration // whole request read, headers and body
 	WriteTimeout   time.Duration // whole response write
@@ -34,6 +43,7 @@ type Config struct {
 	RefreshTTL     time.Duration // refresh-token lifetime
 	BcryptCost     int           // password hashing cost (tests lower it)
 	Limits         engine.Limits // per-order limits; zero fields = the hard maxima
+	WebhookSecret  string        // payment webhook signing secret, "whsec_" + base64; never logged
 }
 
 func (c *Config) setDefaults() {
@@ -80,8 +90,30 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("order limits: %w", err))
 		}
 	}
+	if c.WebhookSecret != "" {
+		if err := validateWebhookSecret(c.WebhookSecret); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.BcryptCost != 0 && (c.BcryptCost < 4 || c.BcryptCost > 31) {
 		errs = append(errs, errors.New("bcrypt cost: must be between 4 and 31"))
 	}
 	return errors.Join(errs...)
+}
+
+// validateWebhookSecret checks the format of a webhook signing secret. Its
+// messages never quote the secret.
+func validateWebhookSecret(secret string) error {
+	encoded, ok := strings.CutPrefix(secret, webhookSecretPrefix)
+	if !ok {
+		return fmt.Errorf("webhook secret: must start with %q", webhookSecretPrefix)
+	}
+	key, err := base64.StdEncoding.DecodeString(encoded) // as the library decodes it
+	if err != nil {
+		return errors.New("webhook secret: must be standard base64 after the prefix")
+	}
+	if len(key) < webhookSecretBytesMin || len(key) > webhookSecretBytesMax {
+		return fmt.Errorf("webhook secret: need %d to %d bytes, have %d", webhookSecretBytesMin, webhookSecretBytesMax, len(key))
+	}
+	return nil
 }

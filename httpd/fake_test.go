@@ -24,11 +24,13 @@ import (
 // Shared test doubles and the in-memory test server for every httpd test.
 
 var (
-	_ Users    = (*memStore)(nil)
-	_ Products = (*memStore)(nil)
-	_ Users    = (*usersFake)(nil)
-	_ Products = (*productsFake)(nil)
-	_ Orders   = (*ordersFake)(nil)
+	_ Users       = (*memStore)(nil)
+	_ Products    = (*memStore)(nil)
+	_ Users       = (*usersFake)(nil)
+	_ Products    = (*productsFake)(nil)
+	_ Orders      = (*ordersFake)(nil)
+	_ Payments    = (*paymentsFake)(nil)
+	_ DeadLetters = (*deadLettersFake)(nil)
 )
 
 // memStore is a correct in-memory Users and Products: unique usernames and
@@ -430,4 +432,46 @@ func (f *ordersFake) TransitionOrder(ctx context.Context, cmd engine.TransitionO
 		return engine.Order{}, errFakeUnset
 	}
 	return f.TransitionOrderFunc(ctx, cmd)
+}
+
+// paymentsFake is a Payments whose behaviour each test sets; a method whose
+// func is nil fails with errFakeUnset.
+type paymentsFake struct {
+	ApplyPaymentFunc func(ctx context.Context, ev engine.PaymentEvent) (engine.PaymentOutcome, error)
+}
+
+func (f *paymentsFake) ApplyPayment(ctx context.Context, ev engine.PaymentEvent) (engine.PaymentOutcome, error) {
+	if f.ApplyPaymentFunc == nil {
+		return "", errFakeUnset
+	}
+	return f.ApplyPaymentFunc(ctx, ev)
+}
+
+// deadLettersFake is a DeadLetters whose behaviour each test sets; a method
+// whose func is nil fails with errFakeUnset.
+type deadLettersFake struct {
+	DeadLettersFunc      func(ctx context.Context, q engine.DeadLetterQuery) ([]engine.DeadLetter, error)
+	RetryDeadLetterFunc  func(ctx context.Context, id engine.ID, by string) (engine.DeadLetter, error)
+	RetryDeadLettersFunc func(ctx context.Context, by string, max int) (engine.RetrySummary, error)
+}
+
+func (f *deadLettersFake) DeadLetters(ctx context.Context, q engine.DeadLetterQuery) ([]engine.DeadLetter, error) {
+	if f.DeadLettersFunc == nil {
+		return nil, errFakeUnset
+	}
+	return f.DeadLettersFunc(ctx, q)
+}
+
+func (f *deadLettersFake) RetryDeadLetter(ctx context.Context, id engine.ID, by string) (engine.DeadLetter, error) {
+	if f.RetryDeadLetterFunc == nil {
+		return engine.DeadLetter{}, errFakeUnset
+	}
+	return f.RetryDeadLetterFunc(ctx, id, by)
+}
+
+func (f *deadLettersFake) RetryDeadLetters(ctx context.Context, by string, max int) (engine.RetrySummary, error) {
+	if f.RetryDeadLettersFunc == nil {
+		return engine.RetrySummary{}, errFakeUnset
+	}
+	return f.RetryDeadLettersFunc(ctx, by, max)
 }

@@ -79,3 +79,28 @@ type Orders interface {
 	// caller may not see is engine.ErrNotFound.
 	TransitionOrder(ctx context.Context, cmd engine.TransitionOrder) (engine.Order, error)
 }
+
+// Payments applies verified payment webhook events.
+type Payments interface {
+	// ApplyPayment stores ev durably and applies it at most once per
+	// ev.EventID, returning what it did: engine.OutcomeDuplicate for an
+	// event_id seen before, and an outcome for every other event it stored.
+	// An error means the event may not be stored (engine.ErrUnavailable,
+	// engine.ErrOverloaded: the provider should retry).
+	ApplyPayment(ctx context.Context, ev engine.PaymentEvent) (engine.PaymentOutcome, error)
+}
+
+// DeadLetters lets an operator inspect and re-run work that could not be
+// done.
+type DeadLetters interface {
+	// DeadLetters returns one page of dead letters, newest first.
+	DeadLetters(ctx context.Context, q engine.DeadLetterQuery) ([]engine.DeadLetter, error)
+	// RetryDeadLetter re-queues or re-runs one dead letter on behalf of by
+	// and returns it as stored: engine.ErrNotFound if there is none,
+	// engine.ErrConflict if it is not dead any more or not retryable.
+	RetryDeadLetter(ctx context.Context, id engine.ID, by string) (engine.DeadLetter, error)
+	// RetryDeadLetters retries up to max dead letters on behalf of by,
+	// oldest or newest as the implementation prefers, and says which were
+	// retried, which failed and whether more remain.
+	RetryDeadLetters(ctx context.Context, by string, max int) (engine.RetrySummary, error)
+}

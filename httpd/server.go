@@ -46,6 +46,13 @@ type Deps struct {
 	AuthLimiter  RateLimiter
 	// Idempotency keeps Idempotency-Key outcomes; nil = the header is ignored.
 	Idempotency Idempotency
+
+	// Payments applies payment webhook events and needs Config.WebhookSecret;
+	// DeadLetters serves the admin dead-letter routes. Their routes are
+	// always registered (the API and its document do not change with the
+	// wiring); while the port is nil they answer 404 not_found.
+	Payments    Payments
+	DeadLetters DeadLetters
 }
 
 // Server is the HTTP front of flashstock.
@@ -57,6 +64,7 @@ type Server struct {
 	router *router.Router
 	http   *fasthttp.Server
 	tokens *tokens
+	hooks  *webhookVerifier // nil without Config.WebhookSecret
 
 	mu        sync.Mutex     // guards shut and listeners
 	shut      bool           // Shutdown has begun
@@ -72,7 +80,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Users == nil || deps.Products == nil || deps.Orders == nil {
 		return nil, errors.New("httpd: Users, Products and Orders are required")
 	}
+	if deps.Payments != nil && cfg.WebhookSecret == "" {
+		return nil, errors.New("httpd: Payments needs Config.WebhookSecret to verify webhooks")
+	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, reqLog: sampledRequestLog(deps.Log), tokens: newTokens(cfg)}
+	if cfg.WebhookSecret != "" {
+		hooks, err := newWebhookVerifier(cfg.WebhookSecret)
+		if err != nil {
+			return nil, fmt.Errorf("httpd config: %w", err)
+		}
+		s.hooks = hooks
+	}
 	s.router = router.New()
 	s.router.RedirectTrailingSlash = false
 	s.router.RedirectFixedPath = false
@@ -83,6 +101,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.registerAuth()
 	s.registerProducts()
 	s.registerOrders()
+	s.registerWebhooks()
+	s.registerDeadLetters()
 	s.registerDocs()
 	s.http = &fasthttp.Server{
 		Handler:               s.route,

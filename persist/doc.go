@@ -1,6 +1,9 @@
 // Package persist is flashstock's storage adapter: a PostgreSQL store (pgx v5
-// pgxpool) for users and products, the runner that applies the embedded SQL
-// migrations, and a Redis client (go-redis v9) that backs the product-list
+// pgxpool) for users, products and orders, payment webhook events
+// (webhook.go), the transactional outbox of mails (outbox.go), dead letters,
+// scheduled task runs and what the tasks read (report.go, alerts.go,
+// expiry.go, gauges.go); the runner that applies the embedded SQL
+// migrations; and a Redis client (go-redis v9) that backs the product-list
 // cache. It also holds what only the bench uses: the baselines' order
 // transactions (baseline.go), Redis mutexes for the redislock baseline
 // (lock.go, redsync) and the post-run audit queries (audit.go).
@@ -12,6 +15,6 @@
 //
 // persist imports engine and migrations only (of flashstock); it must not
 // import httpd, actors, bench or cmd. Its method sets match the ports that
-// httpd declares, so cmd/flashstock can wire them without either package
-// knowing the other.
+// httpd and actors declare (ports_test.go checks the actors' ones), so
+// cmd/flashstock can wire them without either package knowing the other.
 package persist

@@ -64,11 +64,13 @@ func holdsMatch(held map[engine.ID]int64, o engine.Order) bool {
 }
 
 // TransitionOrder applies change to the current order under its row lock
-// and stores the result. When the change moves the order into a status that
-// returns stock, the same transaction writes a returning hold per item, for
-// the SKU actors to release (engine.HoldReturning). An error from change is
-// returned unchanged and nothing is written. It returns the stored order and
-// the holds it wrote.
+// and stores the result with storeTransition: when the change moves the
+// order into a status that returns stock, the same transaction writes a
+// returning hold per item, for the SKU actors to release
+// (engine.HoldReturning), and when the new status has a mail for the buyer
+// (engine.OrderMail), the same transaction queues it in the outbox. An
+// error from change is returned unchanged and nothing is written. It
+// returns the stored order and the holds it wrote.
 func (s *Store) TransitionOrder(ctx context.Context, id engine.ID,
 	change func(engine.Order) (engine.Order, error)) (engine.Order, []engine.Hold, error) {
 	op := "transition order " + id.String()
@@ -85,23 +87,57 @@ func (s *Store) TransitionOrder(ctx context.Context, id engine.ID,
 		if next.ID != cur.ID || !slices.Equal(next.Items, cur.Items) {
 			return fmt.Errorf("%s: change altered the id or the items", op)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE orders SET status = $2, payment_status = $3, cancel_reason = $4,
-updated_at = $5 WHERE id = $1`, [16]byte(id), string(next.Status), string(next.PaymentStatus),
-			next.CancelReason, next.UpdatedAt.UTC()); err != nil {
-			return wrapError(op, err)
+		holds, err = storeTransition(ctx, tx, cur, next)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
 		}
-		if !next.Status.ReleasesStock() || cur.Status.ReleasesStock() {
-			return nil
-		}
-		holds = returningHolds(next)
-		batch := &pgx.Batch{}
-		queueHolds(batch, holds)
-		return wrapNil(op, tx.SendBatch(ctx, batch).Close())
+		return nil
 	})
 	if err != nil {
 		return engine.Order{}, nil, err
 	}
 	return next, holds, nil
+}
+
+// updateOrderSQL stores an order's new state and returns its buyer's
+// e-mail address ("" when the user has none or is gone), read in the same
+// round trip for the order's mail.
+const updateOrderSQL = `UPDATE orders SET status = $2, payment_status = $3, cancel_reason = $4, updated_at = $5
+WHERE id = $1 RETURNING coalesce((SELECT email FROM users WHERE users.id = orders.user_id), '')`
+
+// storeTransition writes next, the locked order cur after a change, in tx:
+// the orders row; a returning hold per item when next enters a status that
+// returns stock (and cur was not in one already); and, when the status
+// changed to one that has a mail (engine.OrderMail) and the buyer has an
+// address, that mail in the outbox, due at next.UpdatedAt (a mail already
+// queued under the same key is kept). It returns the holds written. Its
+// errors carry engine sentinel errors but no operation: the caller adds it.
+func storeTransition(ctx context.Context, tx pgx.Tx, cur, next engine.Order) ([]engine.Hold, error) {
+	var email string
+	if err := tx.QueryRow(ctx, updateOrderSQL, [16]byte(next.ID), string(next.Status), string(next.PaymentStatus),
+		next.CancelReason, next.UpdatedAt.UTC()).Scan(&email); err != nil {
+		return nil, wrapError("update order", err)
+	}
+	batch := &pgx.Batch{}
+	var holds []engine.Hold
+	if next.Status.ReleasesStock() && !cur.Status.ReleasesStock() {
+		holds = returningHolds(next)
+		queueHolds(batch, holds)
+	}
+	if next.Status != cur.Status {
+		if m, ok := engine.OrderMail(next, email); ok {
+			if err := queueMails(batch, []engine.Mail{m}, next.UpdatedAt, nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if batch.Len() == 0 {
+		return holds, nil
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, wrapError("write holds and mail", err)
+	}
+	return holds, nil
 }
 
 func returningHolds(o engine.Order) []engine.Hold {
@@ -138,7 +174,13 @@ type querier interface {
 
 // loadOrder reads an order and its items; lock is "" or a locking clause.
 func loadOrder(ctx context.Context, q querier, id engine.ID, lock string) (engine.Order, error) {
-	o, err := scanOrder(q.QueryRow(ctx, "SELECT "+orderColumns+" FROM orders WHERE id = $1"+lock, [16]byte(id)))
+	return loadOrderWhere(ctx, q, "id", [16]byte(id), lock)
+}
+
+// loadOrderWhere reads the order whose column (id or reference, both
+// unique) equals key, with its items; lock is "" or a locking clause.
+func loadOrderWhere(ctx context.Context, q querier, column string, key any, lock string) (engine.Order, error) {
+	o, err := scanOrder(q.QueryRow(ctx, "SELECT "+orderColumns+" FROM orders WHERE "+column+" = $1"+lock, key))
 	if err != nil {
 		return engine.Order{}, err
 	}

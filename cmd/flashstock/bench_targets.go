@@ -59,7 +59,8 @@ func startTarget(ctx context.Context, w benchWorld, name string) (*targetProc, e
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	env := append(os.Environ(), "FLASHSTOCK_ENV=dev", "FLASHSTOCK_DATABASE_URL="+w.databaseURL,
-		"FLASHSTOCK_REDIS_URL="+w.redisURL, "FLASHSTOCK_JWT_SECRET="+w.jwtSecret, "FLASHSTOCK_HTTP_ADDR="+addr)
+		"FLASHSTOCK_REDIS_URL="+w.redisURL, "FLASHSTOCK_JWT_SECRET="+w.jwtSecret, "FLASHSTOCK_HTTP_ADDR="+addr,
+		"FLASHSTOCK_WEBHOOK_SECRET="+newWebhookSecret())
 	if os.Getenv("FLASHSTOCK_LOG_LEVEL") == "" {
 		env = append(env, "FLASHSTOCK_LOG_LEVEL=warn")
 	}

@@ -6,8 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
+	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -57,7 +61,21 @@ type config struct {
 	RateAuth          engine.Rate
 	PprofAddr         string
 
-	jwtGenerated bool // JWTSecret was generated for this start (dev only)
+	// Payments and async work.
+	WebhookSecret    string
+	SMTPURL          string
+	MailFrom         string
+	AdminEmail       string
+	MailAttempts     int
+	MailPollInterval time.Duration
+	MailBackoff      time.Duration
+	MailBackoffMax   time.Duration
+	TaskAttempts     int
+	NodeName         string
+	Schedules        map[string]engine.Schedule // by task name
+
+	jwtGenerated     bool // JWTSecret was generated for this start (dev only)
+	webhookGenerated bool // WebhookSecret is the dev one kept in the data dir
 }
 
 // setting binds one config field to its environment variable and flag.
@@ -159,6 +177,51 @@ var settings = []setting{
 		rate(func(c *config) *engine.Rate { return &c.RateAuth }), false},
 	{"FLASHSTOCK_PPROF_ADDR", "pprof-addr", "serve Go's pprof profiles on this loopback address (empty = off)", "",
 		str(func(c *config) *string { return &c.PprofAddr }), false},
+	{"FLASHSTOCK_WEBHOOK_SECRET", "webhook-secret", "payment webhook signing secret, whsec_ + base64 of 24-64 bytes (dev: generated and kept in the data dir when empty)", "",
+		str(func(c *config) *string { return &c.WebhookSecret }), true},
+	{"FLASHSTOCK_SMTP_URL", "smtp-url", "mail server, smtp://user:pass@host:port (STARTTLS when offered; ?starttls=required|off) or smtps://; empty = log mails instead of sending", "",
+		str(func(c *config) *string { return &c.SMTPURL }), true},
+	{"FLASHSTOCK_MAIL_FROM", "mail-from", "sender address of every mail", "flashstock <noreply@localhost>",
+		str(func(c *config) *string { return &c.MailFrom }), false},
+	{"FLASHSTOCK_ADMIN_EMAIL", "admin-email", "where low-stock alerts, daily reports and dead-letter alerts go", "admin@localhost",
+		str(func(c *config) *string { return &c.AdminEmail }), false},
+	{"FLASHSTOCK_MAIL_ATTEMPTS", "mail-attempts", "deliveries tried before a mail is dead-lettered (1..100)", "8",
+		integer(func(c *config) *int { return &c.MailAttempts }), false},
+	{"FLASHSTOCK_MAIL_POLL_INTERVAL", "mail-poll-interval", "how often the mailer looks at the outbox", "1s",
+		dur(func(c *config) *time.Duration { return &c.MailPollInterval }), false},
+	{"FLASHSTOCK_MAIL_BACKOFF", "mail-backoff", "wait before a mail's first retry; doubles on each further retry, with jitter", "5s",
+		dur(func(c *config) *time.Duration { return &c.MailBackoff }), false},
+	{"FLASHSTOCK_MAIL_BACKOFF_MAX", "mail-backoff-max", "longest wait between two deliveries of a mail", "30m",
+		dur(func(c *config) *time.Duration { return &c.MailBackoffMax }), false},
+	{"FLASHSTOCK_TASK_ATTEMPTS", "task-attempts", "tries of a scheduled task run before it is dead-lettered (1..100)", "3",
+		integer(func(c *config) *int { return &c.TaskAttempts }), false},
+	{"FLASHSTOCK_NODE_NAME", "node-name", "this node's name in task run records (empty = the host name)", "",
+		str(func(c *config) *string { return &c.NodeName }), false},
+}
+
+func init() { settings = append(settings, scheduleSettings()...) }
+
+// scheduleSettings are one FLASHSTOCK_SCHEDULE_<TASK> setting per task.
+func scheduleSettings() []setting {
+	names := make([]string, 0, len(actors.DefaultSchedules))
+	for name := range actors.DefaultSchedules {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	out := make([]setting, len(names))
+	for i, name := range names {
+		out[i] = setting{"FLASHSTOCK_SCHEDULE_" + strings.ToUpper(name), "schedule-" + strings.ReplaceAll(name, "_", "-"),
+			"when the " + name + " task runs: an interval (e.g. 30s), daily@HH:MM (UTC) or off",
+			actors.DefaultSchedules[name].String(), func(c *config, v string) error {
+				s, err := engine.ParseSchedule(v)
+				if c.Schedules == nil {
+					c.Schedules = map[string]engine.Schedule{}
+				}
+				c.Schedules[name] = s
+				return err
+			}, false}
+	}
+	return out
 }
 
 // bindConfig defines a flag for every setting on fs, defaulting to the
@@ -240,8 +303,39 @@ func (c *config) validate() error {
 	if err := c.limits().Validate(); err != nil {
 		add("FLASHSTOCK_ITEMS_PER_ORDER_MAX / FLASHSTOCK_ITEM_QUANTITY_MAX: %v", err)
 	}
+	c.validateAsync(add)
 	c.validateSecrets(add)
 	return errors.Join(errs...)
+}
+
+// validateAsync checks the mail and task settings.
+func (c *config) validateAsync(add func(string, ...any)) {
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			add("FLASHSTOCK_SMTP_URL: want smtp://[user:pass@]host[:port] or smtps://…")
+		}
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		add("FLASHSTOCK_MAIL_FROM: %v", err)
+	}
+	if _, err := mail.ParseAddress(c.AdminEmail); err != nil {
+		add("FLASHSTOCK_ADMIN_EMAIL: %v", err)
+	}
+	if c.MailAttempts < 1 || c.MailAttempts > 100 {
+		add("FLASHSTOCK_MAIL_ATTEMPTS: must be between 1 and 100")
+	}
+	if c.TaskAttempts < 1 || c.TaskAttempts > 100 {
+		add("FLASHSTOCK_TASK_ATTEMPTS: must be between 1 and 100")
+	}
+	if c.MailPollInterval <= 0 || c.MailBackoff <= 0 || c.MailBackoffMax < c.MailBackoff {
+		add("FLASHSTOCK_MAIL_POLL_INTERVAL, FLASHSTOCK_MAIL_BACKOFF: must be positive, FLASHSTOCK_MAIL_BACKOFF_MAX at least the back-off")
+	}
+	if err := c.mailerConfig().Validate(); err != nil {
+		add("%v", err)
+	}
+	if err := c.tasksConfig().Validate(); err != nil {
+		add("%v", err)
+	}
 }
 
 func (c *config) validateSecrets(add func(string, ...any)) {
@@ -252,6 +346,18 @@ func (c *config) validateSecrets(add func(string, ...any)) {
 		if c.DatabaseURL == "" {
 			add("FLASHSTOCK_DATABASE_URL: required in prod")
 		}
+		if c.WebhookSecret == "" {
+			add("FLASHSTOCK_WEBHOOK_SECRET: required in prod (whsec_ + base64 of 24-64 random bytes)")
+		}
+	}
+	if c.WebhookSecret != "" {
+		if err := checkWebhookSecret(c.WebhookSecret); err != nil {
+			add("FLASHSTOCK_WEBHOOK_SECRET: %v", err)
+		}
+	} else if c.Env == envDev {
+		c.webhookGenerated = true // loaded from (or created in) the data dir when needed
+	}
+	if c.Env == envProd {
 		return
 	}
 	if c.JWTSecret == "" {
@@ -269,6 +375,26 @@ func (c config) actorsConfig() actors.Config {
 		HoldTimeout: c.HoldTimeout, RepairInterval: c.RepairInterval}
 }
 
+// mailerConfig is the part of c the mailer takes.
+func (c config) mailerConfig() actors.MailerConfig {
+	return actors.MailerConfig{PollInterval: c.MailPollInterval, AttemptsMax: c.MailAttempts,
+		Backoff: engine.Backoff{Base: c.MailBackoff, Max: c.MailBackoffMax}}
+}
+
+// tasksConfig is the part of c the scheduled tasks take.
+func (c config) tasksConfig() actors.TasksConfig {
+	return actors.TasksConfig{Schedules: c.Schedules, AdminEmail: c.AdminEmail}
+}
+
+// runnerConfig is the part of c task runs take.
+func (c config) runnerConfig() actors.RunnerConfig {
+	node := c.NodeName
+	if node == "" {
+		node, _ = os.Hostname()
+	}
+	return actors.RunnerConfig{Node: node, AttemptsMax: c.TaskAttempts}
+}
+
 // limits are the per-order limits.
 func (c config) limits() engine.Limits {
 	return engine.Limits{ItemsPerOrderMax: c.ItemsPerOrderMax, ItemQuantityMax: int64(c.ItemQuantityMax)}
@@ -280,6 +406,18 @@ func (c config) log(l zerolog.Logger) {
 	if c.jwtGenerated {
 		secret = "(random for this start)"
 	}
+	webhookSecret := "(set)"
+	if c.webhookGenerated {
+		webhookSecret = "(dev: kept in the data dir)"
+	}
+	smtp := "(none: mails are logged)"
+	if c.SMTPURL != "" {
+		smtp = redact(c.SMTPURL)
+	}
+	schedules := map[string]string{}
+	for name, s := range c.Schedules {
+		schedules[name] = s.String()
+	}
 	l.Info().Str("http_addr", c.HTTPAddr).Str("env", c.Env).
 		Str("database_url", redact(c.DatabaseURL)).Str("redis_url", redact(c.RedisURL)).
 		Str("jwt_secret", secret).Stringer("access_ttl", c.AccessTTL).Stringer("refresh_ttl", c.RefreshTTL).
@@ -290,7 +428,12 @@ func (c config) log(l zerolog.Logger) {
 		Int("inflight_per_sku_max", c.InflightPerSKUMax).Int("inflight_max", c.InflightMax).
 		Int("batch_orders_max", c.BatchOrdersMax).Stringer("hold_timeout", c.HoldTimeout).
 		Stringer("repair_interval", c.RepairInterval).Stringer("rate_orders", c.RateOrders).
-		Stringer("rate_auth", c.RateAuth).Str("pprof_addr", c.PprofAddr).Msg("effective configuration")
+		Stringer("rate_auth", c.RateAuth).Str("pprof_addr", c.PprofAddr).
+		Str("webhook_secret", webhookSecret).Str("smtp_url", smtp).Str("mail_from", c.MailFrom).
+		Str("admin_email", c.AdminEmail).Int("mail_attempts", c.MailAttempts).Stringer("mail_poll_interval", c.MailPollInterval).
+		Stringer("mail_backoff", c.MailBackoff).Stringer("mail_backoff_max", c.MailBackoffMax).
+		Int("task_attempts", c.TaskAttempts).Str("node_name", c.NodeName).Interface("schedules", schedules).
+		Msg("effective configuration")
 }
 
 // redact masks the password of a URL; an empty URL reads as "(local dev)".

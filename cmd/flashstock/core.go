@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -15,37 +16,70 @@ import (
 	"github.com/flashstock/flashstock/persist"
 )
 
-// core is the running inventory: the hollywood system, the SKU actors, the
-// order coordinator, its repair loop and the idempotency-key purge.
+// core is the running engine: the hollywood system, the SKU actors, the
+// order coordinator and payments, the mailer, the scheduler, the
+// dead-letter recorder, the repair loop and the idempotency-key purge.
 type core struct {
-	system     *actor.Engine
-	inv        *actors.Inventory
-	orders     *actors.Orders
-	stopRepair context.CancelFunc
-	repairDone chan struct{}
+	system      *actor.Engine
+	inv         *actors.Inventory
+	orders      *actors.Orders
+	payments    *actors.Payments
+	deadLetters *actors.DeadLetters
+	mailer      *actors.Mailer
+	scheduler   *actors.Scheduler
+	recorder    *actors.DeadLetterRecorder
+	gauges      *actors.GaugeBoard
+	stopRepair  context.CancelFunc
+	repairDone  chan struct{}
 }
 
 // startCore starts the actors over the store and the repair loop, which
 // returns units left held by a crash (at once, then periodically).
-func startCore(c config, store *persist.Store, log zerolog.Logger) (*core, error) {
+func startCore(c config, d *deps, log zerolog.Logger) (*core, error) {
 	// hollywood logs through the default slog logger: route it into ours.
 	slog.SetDefault(slog.New(zerolog.NewSlogHandler(log.With().Str("component", "hollywood").Logger())))
 	system, err := actor.NewEngine(actor.NewEngineConfig())
 	if err != nil {
 		return nil, fmt.Errorf("actor system: %w", err)
 	}
-	inv, err := actors.NewInventory(system, store, c.actorsConfig(), log)
+	store := d.store
+	k := &core{system: system, gauges: &actors.GaugeBoard{}, repairDone: make(chan struct{})}
+	// The recorder first, so that it sees every undeliverable message.
+	if k.recorder, err = actors.StartDeadLetterRecorder(system, store, log); err != nil {
+		return nil, err
+	}
+	if k.inv, err = actors.NewInventory(system, store, c.actorsConfig(), log); err != nil {
+		return nil, err
+	}
+	if k.orders, err = actors.NewOrders(k.inv, store, log); err != nil {
+		return nil, err
+	}
+	if k.payments, err = actors.NewPayments(k.orders, store, log); err != nil {
+		return nil, err
+	}
+	sender, permanent, err := newMailSender(c, log)
 	if err != nil {
 		return nil, err
 	}
-	orders, err := actors.NewOrders(inv, store, log)
+	mc := c.mailerConfig()
+	mc.Permanent = permanent
+	if k.mailer, err = actors.StartMailer(system, store, sender, mc, log); err != nil {
+		return nil, err
+	}
+	runner, err := newTaskRunner(c, d, k.orders, k.gauges, log)
 	if err != nil {
+		return nil, err
+	}
+	if k.deadLetters, err = actors.NewDeadLetters(store, runner, true, log); err != nil {
+		return nil, err
+	}
+	if k.scheduler, err = actors.StartScheduler(system, runner, 0); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	k := &core{system: system, inv: inv, orders: orders, stopRepair: cancel, repairDone: make(chan struct{})}
+	k.stopRepair = cancel
 	var wg sync.WaitGroup
-	wg.Go(func() { orders.RunRepair(ctx, store) })
+	wg.Go(func() { k.orders.RunRepair(ctx, store) })
 	wg.Go(func() { purgeIdempotencyLoop(ctx, store, log) })
 	go func() { wg.Wait(); close(k.repairDone) }()
 	return k, nil
@@ -80,12 +114,14 @@ func purgeIdempotencyLoop(ctx context.Context, store *persist.Store, log zerolog
 	}
 }
 
-// stop ends the repair loop and stops every actor after its queued work,
-// within ctx.
+// stop ends the scheduler, the mailer and the repair loop, then stops every
+// actor after its queued work, within ctx.
 func (k *core) stop(ctx context.Context) error {
+	errs := []error{k.scheduler.Stop(ctx), k.mailer.Stop(ctx)}
 	k.stopRepair()
 	<-k.repairDone
-	return k.inv.Close(ctx)
+	errs = append(errs, k.inv.Close(ctx), k.recorder.Stop(ctx))
+	return errors.Join(errs...)
 }
 
 // catalogue is the httpd Products port: reads and creation from the store,

@@ -42,6 +42,12 @@ Usage:
   flashstock migrate [flags]        apply pending database migrations and exit
   flashstock user create --username U [--email E] [--admin] --password-stdin
                                     create an account (password read from standard input)
+  flashstock webhook send --reference R --status success|failed --amount N [--url U] [--event-id E]
+                                    sign and send one payment webhook event
+  flashstock jobs list | jobs run NAME
+                                    list the scheduled tasks, or run one now
+  flashstock dlq list | dlq retry --id X | dlq retry --all
+                                    inspect and retry dead letters
   flashstock bench [flags]          run the bench suite: scenarios, audit, baselines, report
   flashstock version                print version information
 
@@ -64,6 +70,12 @@ func run(ctx context.Context, e env) int {
 		err = cmdMigrate(ctx, e, rest)
 	case "user":
 		err = cmdUser(ctx, e, rest)
+	case "webhook":
+		err = cmdWebhook(ctx, e, rest)
+	case "jobs":
+		err = cmdJobs(ctx, e, rest)
+	case "dlq":
+		err = cmdDLQ(ctx, e, rest)
 	case "bench":
 		err = cmdBench(ctx, e, rest)
 	case "bench-baseline": // internal: a baseline server started by bench

@@ -41,6 +41,7 @@ func testEnv(t *testing.T, extra ...string) map[string]string {
 		"FLASHSTOCK_REDIS_URL":    redisURL,
 		"FLASHSTOCK_REDIS_PREFIX": prefix,
 		"FLASHSTOCK_BCRYPT_COST":  "4",
+		"FLASHSTOCK_DATA_DIR":     t.TempDir(),
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		vars[extra[i]] = extra[i+1]
@@ -240,6 +241,15 @@ func TestConfigValidation(t *testing.T) {
 	}{
 		{"prod without secret", map[string]string{"FLASHSTOCK_ENV": "prod", "FLASHSTOCK_DATABASE_URL": "postgres://x@127.0.0.1:1/db"},
 			nil, 1, "FLASHSTOCK_JWT_SECRET"},
+		{"prod without webhook secret", map[string]string{"FLASHSTOCK_ENV": "prod", "FLASHSTOCK_JWT_SECRET": strings.Repeat("s", 32),
+			"FLASHSTOCK_DATABASE_URL": "postgres://x@127.0.0.1:1/db"}, nil, 1, "FLASHSTOCK_WEBHOOK_SECRET: required in prod"},
+		{"webhook secret without prefix", map[string]string{"FLASHSTOCK_WEBHOOK_SECRET": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"}, nil, 1, "whsec_"},
+		{"webhook secret too short", map[string]string{"FLASHSTOCK_WEBHOOK_SECRET": "whsec_c2hvcnQ="}, nil, 1, "24 to 64 bytes"},
+		{"bad smtp url", map[string]string{"FLASHSTOCK_SMTP_URL": "http://mail.example.com"}, nil, 1, "FLASHSTOCK_SMTP_URL"},
+		{"bad admin email", map[string]string{"FLASHSTOCK_ADMIN_EMAIL": "nobody"}, nil, 1, "FLASHSTOCK_ADMIN_EMAIL"},
+		{"bad schedule", map[string]string{"FLASHSTOCK_SCHEDULE_DAILY_REPORT": "every day"}, nil, 2, "FLASHSTOCK_SCHEDULE_DAILY_REPORT"},
+		{"schedule too often", map[string]string{"FLASHSTOCK_SCHEDULE_EXPIRE_ORDERS": "10ms"}, nil, 2, "FLASHSTOCK_SCHEDULE_EXPIRE_ORDERS"},
+		{"no mail attempts", map[string]string{"FLASHSTOCK_MAIL_ATTEMPTS": "0"}, nil, 1, "FLASHSTOCK_MAIL_ATTEMPTS"},
 		{"prod with short secret", map[string]string{"FLASHSTOCK_ENV": "prod", "FLASHSTOCK_JWT_SECRET": "short",
 			"FLASHSTOCK_DATABASE_URL": "postgres://x@127.0.0.1:1/db"}, nil, 1, "at least 32 bytes"},
 		{"prod without database", map[string]string{"FLASHSTOCK_ENV": "prod", "FLASHSTOCK_JWT_SECRET": strings.Repeat("s", 32)},
@@ -295,10 +305,11 @@ func TestHelpAndVersion(t *testing.T) {
 func TestSecretsNotLogged(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
-	c := config{DatabaseURL: "postgres://u:hunter2@db:5432/x", JWTSecret: "super-secret-value-that-is-long-enough"}
+	c := config{DatabaseURL: "postgres://u:hunter2@db:5432/x", JWTSecret: "super-secret-value-that-is-long-enough",
+		WebhookSecret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", SMTPURL: "smtp://mailer:mailpass@smtp.example.com:587"}
 	c.log(newLogger(&logs, "info"))
 	got := logs.String()
-	if strings.Contains(got, "hunter2") || strings.Contains(got, "super-secret") {
+	if strings.Contains(got, "hunter2") || strings.Contains(got, "super-secret") || strings.Contains(got, "MfKQ9r8") || strings.Contains(got, "mailpass") {
 		t.Fatalf("secret in log: %s", got)
 	}
 	if !strings.Contains(got, "effective configuration") {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 
 	"github.com/rs/zerolog"
 
@@ -43,7 +44,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	k, err := startCore(c, d.store, log)
+	created, err := resolveWebhookSecret(&c)
+	if err != nil {
+		return err
+	}
+	k, err := startCore(c, d, log)
 	if err != nil {
 		return err
 	}
@@ -54,7 +59,22 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 			log.Error().Err(err).Msg("stopping the actors")
 		}
 	}()
+	if c.webhookGenerated {
+		printWebhookSecret(e.stdout, c, created)
+	}
 	return serveHTTP(ctx, e, c, d, k, log, demo)
+}
+
+// printWebhookSecret tells a developer the dev webhook secret (never
+// logged: it goes to standard output only).
+func printWebhookSecret(w io.Writer, c config, created bool) {
+	how := "kept in"
+	if created {
+		how = "generated into"
+	}
+	fmt.Fprintf(w, "flashstock: dev webhook secret (%s %s): %s\n"+
+		"  sign test events with: flashstock webhook send --reference ORD-… --status success --amount N\n",
+		how, filepath.Join(c.DataDir, webhookSecretFile), c.WebhookSecret)
 }
 
 // parseConfig loads and validates the configuration of a command; the
@@ -115,6 +135,7 @@ func (d *deps) close() {
 
 func newServer(c config, d *deps, k *core, log zerolog.Logger) (*httpd.Server, error) {
 	hd := httpd.Deps{Users: d.store, Products: catalogue{Store: d.store, inv: k.inv}, Orders: k.orders,
+		Payments: k.payments, DeadLetters: k.deadLetters,
 		Idempotency: d.store, Log: log, Checks: map[string]httpd.Pinger{"postgres": d.store},
 		OrderLimiter: d.limiter("orders", c.RateOrders), AuthLimiter: d.limiter("auth", c.RateAuth)}
 	if d.redis != nil {
@@ -122,7 +143,7 @@ func newServer(c config, d *deps, k *core, log zerolog.Logger) (*httpd.Server, e
 		hd.Checks["redis"] = d.redis
 	}
 	return httpd.New(httpd.Config{JWTSecret: []byte(c.JWTSecret), AccessTTL: c.AccessTTL,
-		RefreshTTL: c.RefreshTTL, BcryptCost: c.BcryptCost, Limits: c.limits()}, hd)
+		RefreshTTL: c.RefreshTTL, BcryptCost: c.BcryptCost, Limits: c.limits(), WebhookSecret: c.WebhookSecret}, hd)
 }
 
 // limiter returns the rate limiter named name: GCRA in Redis when Redis is

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flashstock/flashstock/actors"
+	"github.com/flashstock/flashstock/engine"
+	"github.com/flashstock/flashstock/internal/smtpmail"
+	"github.com/flashstock/flashstock/persist"
+)
+
+// Webhook secrets (Standard Webhooks): "whsec_" + base64 of 24 to 64 bytes.
+const (
+	webhookSecretPrefix   = "whsec_"
+	webhookSecretBytesMin = 24
+	webhookSecretBytesMax = 64
+	webhookSecretFile     = "webhook-secret" // in the data dir, dev only
+)
+
+// checkWebhookSecret reports whether s is a usable signing secret.
+func checkWebhookSecret(s string) error {
+	raw, ok := strings.CutPrefix(s, webhookSecretPrefix)
+	if !ok {
+		return fmt.Errorf("must start with %q", webhookSecretPrefix)
+	}
+	key, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		return errors.New("the part after whsec_ is not standard base64")
+	}
+	if len(key) < webhookSecretBytesMin || len(key) > webhookSecretBytesMax {
+		return fmt.Errorf("the key must be %d to %d bytes, not %d", webhookSecretBytesMin, webhookSecretBytesMax, len(key))
+	}
+	return nil
+}
+
+// newWebhookSecret returns a fresh secret of 32 random bytes.
+func newWebhookSecret() string {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // crypto/rand.Read never fails on Linux
+	return webhookSecretPrefix + base64.StdEncoding.EncodeToString(key)
+}
+
+// devWebhookSecret returns the dev webhook secret kept in dataDir, creating
+// it on first use, so that `flashstock serve` and `flashstock webhook send`
+// agree without configuration. created is true when it was just made.
+func devWebhookSecret(dataDir string) (secret string, created bool, err error) {
+	path := filepath.Join(dataDir, webhookSecretFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		secret = strings.TrimSpace(string(b))
+		if err := checkWebhookSecret(secret); err != nil {
+			return "", false, fmt.Errorf("%s: %w", path, err)
+		}
+		return secret, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", false, fmt.Errorf("dev webhook secret: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", false, fmt.Errorf("dev webhook secret: %w", err)
+	}
+	secret = newWebhookSecret()
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("dev webhook secret: %w", err)
+	}
+	return secret, true, nil
+}
+
+// resolveWebhookSecret fills in the dev secret when none is configured.
+func resolveWebhookSecret(c *config) (created bool, err error) {
+	if !c.webhookGenerated {
+		return false, nil
+	}
+	c.WebhookSecret, created, err = devWebhookSecret(c.DataDir)
+	return created, err
+}
+
+// newMailSender returns the SMTP sender, or in its absence one that logs
+// each mail, and the test of permanent errors.
+func newMailSender(c config, log zerolog.Logger) (actors.MailSender, func(error) bool, error) {
+	if c.SMTPURL == "" {
+		return smtpmail.NewLogSender(log.With().Str("component", "mailer").Logger()), nil, nil
+	}
+	s, err := smtpmail.New(smtpmail.Config{URL: c.SMTPURL, From: c.MailFrom})
+	if err != nil {
+		return nil, nil, fmt.Errorf("smtp: %w", err)
+	}
+	return s, smtpmail.Permanent, nil
+}
+
+// newTaskRunner builds the scheduled tasks and their runner: expiry cancels
+// through orders, the job lock is Redis's when configured.
+func newTaskRunner(c config, d *deps, orders actors.OrderTransitioner, gauges *actors.GaugeBoard, log zerolog.Logger) (*actors.TaskRunner, error) {
+	tasks, err := actors.NewTasks(d.store, orders, gauges, c.tasksConfig())
+	if err != nil {
+		return nil, err
+	}
+	var locks actors.JobLocks
+	if d.redis != nil {
+		locks = d.redis
+	}
+	return actors.NewTaskRunner(tasks, d.store, locks, c.runnerConfig(), log)
+}
+
+// storeTransitioner moves orders in the database only: the CLI's way to
+// run the expiry task without SKU actors of its own (a second writer of
+// stock would break the single-writer rule). The returning holds it writes
+// are released by the running server's repair loop (FLASHSTOCK_REPAIR_INTERVAL).
+type storeTransitioner struct{ store *persist.Store }
+
+// TransitionOrder applies the transition; see storeTransitioner.
+func (t storeTransitioner) TransitionOrder(ctx context.Context, cmd engine.TransitionOrder) (engine.Order, error) {
+	o, _, err := t.store.TransitionOrder(ctx, cmd.OrderID, func(cur engine.Order) (engine.Order, error) {
+		return cur.Transition(cmd.To, cmd.By, cmd.Reason, cmd.Now)
+	})
+	return o, err
+}
