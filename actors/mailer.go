@@ -26,6 +26,7 @@ import (
 //	           unless one is running (then remember to drain again after it).
 //	drainDone  from the drain goroutine: the drain ended; if it found a full
 //	           batch or a poke came meanwhile, start another at once.
+//	mailerStop from Stop: cancel the running drain, start no other.
 //
 // A drain runs on its own goroutine, so that SMTP round trips never block
 // the inbox: it claims due mails from the outbox (leased, so that another
@@ -129,6 +130,9 @@ type mailerStats struct {
 // mailTick asks the mailer to look at the outbox.
 type mailTick struct{}
 
+// mailerStop ends the running drain and starts no other.
+type mailerStop struct{}
+
 // drainDone says a drain ended; full is true when it claimed a full batch
 // (more may be due).
 type drainDone struct{ full bool }
@@ -162,19 +166,33 @@ func (m *Mailer) Stats() MailerStats {
 	return m.stats.MailerStats
 }
 
-// Stop stops polling, lets a running drain finish its current send (its
-// context ends), and waits for it until ctx ends. Mails not sent stay in
-// the outbox for the next start or another node.
+// Stop stops polling, cancels a running drain (its current send's context
+// ends) and waits for it, then stops the actor, all until ctx ends. The
+// actor outlives its drains, so that their last message finds it (a
+// message to a stopped actor is a dead letter). Mails not sent stay in the
+// outbox for the next start or another node. Call it once.
 func (m *Mailer) Stop(ctx context.Context) error {
 	m.repeat.Stop()
+	m.system.Send(m.pid, mailerStop{})
+	if err := waitGroupCtx(ctx, &m.done); err != nil {
+		return fmt.Errorf("actors: stopping the mailer: %w", err)
+	}
 	<-m.system.PoisonCtx(ctx, m.pid).Done()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("actors: stopping the mailer: %w", err)
+	}
+	return nil
+}
+
+// waitGroupCtx waits for wg until ctx ends.
+func waitGroupCtx(ctx context.Context, wg *sync.WaitGroup) error {
 	waited := make(chan struct{})
-	go func() { m.done.Wait(); close(waited) }()
+	go func() { wg.Wait(); close(waited) }()
 	select {
 	case <-waited:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("actors: stopping the mailer: %w", ctx.Err())
+		return ctx.Err()
 	}
 }
 
@@ -188,25 +206,27 @@ type mailerActor struct {
 
 	draining bool               // a drain goroutine runs
 	again    bool               // a tick came while it ran
-	cancel   context.CancelFunc // ends the running drain (at Stopped)
+	stopped  bool               // mailerStop came: no more drains
+	cancel   context.CancelFunc // ends the running drain
 }
 
 // Receive handles one message; see the protocol on Mailer.
 func (a *mailerActor) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
 	case mailTick:
-		if a.draining {
+		if a.draining || a.stopped {
 			a.again = true
 			return
 		}
 		a.startDrain(c)
 	case drainDone:
 		a.draining = false
-		if msg.full || a.again {
+		if (msg.full || a.again) && !a.stopped {
 			a.again = false
 			a.startDrain(c)
 		}
-	case actor.Stopped:
+	case mailerStop, actor.Stopped:
+		a.stopped = true
 		if a.cancel != nil {
 			a.cancel()
 		}

@@ -172,7 +172,9 @@ func (r *TaskRunner) Run(ctx context.Context, name, key string, slot time.Time) 
 	var dead *engine.DeadLetter
 	if err != nil {
 		run.Status, run.Error = engine.TaskFailed, truncate(err.Error(), taskErrorBytesMax)
-		dead = r.deadLetter(run, slot, tries)
+		if ctx.Err() == nil {
+			dead = r.deadLetter(run, slot, tries)
+		} // else the caller stopped it (shutdown): no dead letter, the key is claimed again
 	} else {
 		run.Status = engine.TaskDone
 		if run.Result, err = json.Marshal(result); err != nil {
@@ -182,9 +184,12 @@ func (r *TaskRunner) Run(ctx context.Context, name, key string, slot time.Time) 
 	if ferr := r.runs.FinishRun(context.WithoutCancel(ctx), run, dead); ferr != nil {
 		return run, errors.Join(err, fmt.Errorf("task %s: recording the run: %w", key, ferr))
 	}
-	ev := r.log.Info()
-	if run.Status == engine.TaskFailed {
+	ev := r.log.Debug() // routine: every few seconds on every node
+	switch {
+	case dead != nil:
 		ev = r.log.Error().Str("error", run.Error).Str("dead_letter_id", dead.ID.String())
+	case run.Status == engine.TaskFailed:
+		ev = r.log.Warn().Str("error", run.Error)
 	}
 	ev.Str("task", name).Str("run_key", key).Int("tries", tries).RawJSON("result", orNull(run.Result)).
 		Dur("duration", run.FinishedAt.Sub(started)).Msg("task run finished")
@@ -257,6 +262,7 @@ func orNull(b []byte) []byte {
 //	schedTick  every TickInterval: start each task whose current slot has
 //	           not been started by this node and that is not running.
 //	runDone    from a run goroutine: the task may run again.
+//	schedStop  from Stop: cancel the running runs, start no other.
 type Scheduler struct {
 	system *actor.Engine
 	pid    *actor.PID
@@ -268,6 +274,9 @@ type Scheduler struct {
 const schedulerTickDefault = time.Second
 
 type schedTick struct{}
+
+// schedStop cancels the running runs and starts no other.
+type schedStop struct{}
 
 type runDone struct{ task string }
 
@@ -288,20 +297,21 @@ func StartScheduler(system *actor.Engine, runner *TaskRunner, tick time.Duration
 	return s, nil
 }
 
-// Stop stops scheduling, cancels the running task runs and waits for them
-// until ctx ends. A cancelled run is recorded failed and retried at the
-// next start or by another node.
+// Stop stops scheduling, cancels the running task runs and waits for them,
+// then stops the actor, all until ctx ends. A cancelled run is recorded
+// failed (without a dead letter) and claimed again at the next start or by
+// another node. Call it once.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.repeat.Stop()
-	<-s.system.PoisonCtx(ctx, s.pid).Done()
-	waited := make(chan struct{})
-	go func() { s.done.Wait(); close(waited) }()
-	select {
-	case <-waited:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("actors: stopping the scheduler: %w", ctx.Err())
+	s.system.Send(s.pid, schedStop{})
+	if err := waitGroupCtx(ctx, &s.done); err != nil {
+		return fmt.Errorf("actors: stopping the scheduler: %w", err)
 	}
+	<-s.system.PoisonCtx(ctx, s.pid).Done()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("actors: stopping the scheduler: %w", err)
+	}
+	return nil
 }
 
 // schedulerActor is the scheduler's state, owned by its actor.
@@ -310,8 +320,9 @@ type schedulerActor struct {
 	runner  *TaskRunner
 	started map[string]time.Time // task → the last slot this node started
 	running map[string]bool      // task → a run goroutine is live
-	ctx     context.Context      // ends at Stopped
+	ctx     context.Context      // ends at schedStop
 	cancel  context.CancelFunc
+	stopped bool
 }
 
 // Receive handles one message; see the protocol on Scheduler.
@@ -320,10 +331,13 @@ func (a *schedulerActor) Receive(c *actor.Context) {
 	case actor.Started:
 		a.ctx, a.cancel = context.WithCancel(context.Background())
 	case schedTick:
-		a.tick(c, time.Now())
+		if !a.stopped {
+			a.tick(c, time.Now())
+		}
 	case runDone:
 		delete(a.running, m.task)
-	case actor.Stopped:
+	case schedStop, actor.Stopped:
+		a.stopped = true
 		if a.cancel != nil {
 			a.cancel()
 		}

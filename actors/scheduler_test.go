@@ -323,11 +323,9 @@ func startScheduler(t *testing.T, runner *actors.TaskRunner) *actors.Scheduler {
 	return s
 }
 
-// scheduleEvery is the interval of the scheduler tests: the shortest a
-// schedule may have (engine.ParseSchedule), because engine.RunKey names a
-// slot to the second — slots less than a second apart would share a run
-// key, and all but the first would be skipped as done.
-const scheduleEvery = time.Second
+// scheduleEvery is the interval of the scheduler tests: shorter than
+// ParseSchedule allows, which engine.RunKey supports (fractional seconds).
+const scheduleEvery = 100 * time.Millisecond
 
 // A task runs once per slot, each run under its slot's run key; a task
 // switched off never runs.
@@ -437,7 +435,7 @@ func TestSchedulerStopCancelsARunningTask(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Errorf("task tried %d times, want no retry after Stop", n)
 	}
-	if fin := runs.finishes(); len(fin) != 1 || fin[0].run.Status != engine.TaskFailed {
-		t.Errorf("recorded runs %+v, want the cancelled run recorded failed", fin)
+	if fin := runs.finishes(); len(fin) != 1 || fin[0].run.Status != engine.TaskFailed || fin[0].dead != nil {
+		t.Errorf("recorded runs %+v, want the cancelled run recorded failed without a dead letter", fin)
 	}
 }

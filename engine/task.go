@@ -29,15 +29,16 @@ type TaskRun struct {
 	Error      string
 }
 
-// RunKey is the key of task's run for the slot starting at slot.
+// RunKey is the key of task's run for the slot starting at slot (RFC 3339,
+// with fractional seconds only when the slot has them).
 func RunKey(task string, slot time.Time) string {
-	return task + ":" + slot.UTC().Format(time.RFC3339)
+	return task + ":" + slot.UTC().Format(time.RFC3339Nano)
 }
 
 // Gauges are the counts the gauge-refresh task keeps current.
 type Gauges struct {
-	PendingOrders    int64 // orders waiting for payment
-	LowStockProducts int64 // active products at or under their threshold
-	DeadLetters      int64 // dead letters waiting for an operator
-	OutboxPending    int64 // mails not yet sent
+	PendingOrders    int64 `json:"pending_orders"`     // orders waiting for payment
+	LowStockProducts int64 `json:"low_stock_products"` // active products at or under their threshold
+	DeadLetters      int64 `json:"dead_letters"`       // dead letters waiting for an operator
+	OutboxPending    int64 `json:"outbox_pending"`     // mails not yet sent
 }
