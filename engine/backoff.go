@@ -15,6 +15,10 @@ type Backoff struct {
 func (b Backoff) Delay(n int, jitter float64) time.Duration {
 	d := b.Base
 	for i := 1; i < n && d < b.Max; i++ {
+		if d > b.Max/2 { // doubling would pass Max, or overflow
+			d = b.Max
+			break
+		}
 		d *= 2
 	}
 	d = min(d, b.Max)

@@ -112,9 +112,9 @@ func DeadLetterAlertMail(n int, hour time.Time, to string) Mail {
 // FormatMoney writes m as a decimal with two minor digits and its currency,
 // e.g. "12.50 EUR", as DESIGN.md reads prices (1250 = 12.50).
 func FormatMoney(m Money) string {
-	sign, a := "", m.Amount
-	if a < 0 {
-		sign, a = "-", -a
+	sign, a := "", uint64(m.Amount)
+	if m.Amount < 0 {
+		sign, a = "-", -a // in uint64, so that the lowest int64 negates too
 	}
 	return fmt.Sprintf("%s%d.%02d %s", sign, a/100, a%100, m.Currency)
 }

@@ -84,9 +84,8 @@ func checkOrderMail(t *testing.T, name string, m engine.Mail, o engine.Order, ki
 			t.Errorf("%s: text lacks %q:\n%s", name, want, m.Text)
 		}
 	}
-	hasReason := o.CancelReason != "" && strings.Contains(m.Text, o.CancelReason)
-	if wantReason := kind == engine.MailOrderCancelled && o.CancelReason != ""; hasReason != wantReason {
-		t.Errorf("%s: text mentions reason %q: %v, want %v:\n%s", name, o.CancelReason, hasReason, wantReason, m.Text)
+	if kind == engine.MailOrderCancelled && !strings.Contains(m.Text, o.CancelReason) {
+		t.Errorf("%s: text lacks the reason %q:\n%s", name, o.CancelReason, m.Text)
 	}
 	if err := m.Validate(); err != nil {
 		t.Errorf("%s: %v", name, err)

@@ -41,9 +41,9 @@ func (e PaymentEvent) Validate() error {
 	return v.err()
 }
 
-// moneyAmountMax bounds an amount in minor units (as the database does for
-// prices).
-const moneyAmountMax = 100_000_000_000 * 10_000
+// moneyAmountMax bounds an amount in minor units: the largest total an order
+// can have.
+const moneyAmountMax = PriceMax * ItemQuantityMax * ItemsPerOrderMax
 
 func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -66,7 +66,11 @@ func (s Schedule) Slot(now time.Time) time.Time {
 	if s.Every <= 0 {
 		return now
 	}
-	return now.Truncate(s.Every)
+	// Truncate counts from year 1, not from the Unix epoch; shift by the
+	// epoch's offset from the grid (less than Every).
+	epoch := time.Unix(0, 0).UTC()
+	off := epoch.Sub(epoch.Truncate(s.Every))
+	return now.Add(-off).Truncate(s.Every).Add(off)
 }
 
 // Next is the first scheduled time after now; zero for Off.
