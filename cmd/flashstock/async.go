@@ -75,13 +75,27 @@ func devWebhookSecret(dataDir string) (secret string, created bool, err error) {
 	return secret, true, nil
 }
 
-// resolveWebhookSecret fills in the dev secret when none is configured.
-func resolveWebhookSecret(c *config) (created bool, err error) {
+// resolveWebhookSecret fills in the dev secret when none is configured:
+// the one kept in the data dir, or, when the data dir cannot be written
+// (a read-only container), a random one for this start.
+// where says where the secret came from, for a developer to read.
+func resolveWebhookSecret(c *config, log zerolog.Logger) (where string) {
 	if !c.webhookGenerated {
-		return false, nil
+		return ""
 	}
-	c.WebhookSecret, created, err = devWebhookSecret(c.DataDir)
-	return created, err
+	path := filepath.Join(c.DataDir, webhookSecretFile)
+	secret, created, err := devWebhookSecret(c.DataDir)
+	switch {
+	case err != nil:
+		log.Warn().Err(err).Msg("dev webhook secret not kept in the data dir: using a random one for this start")
+		secret, where = newWebhookSecret(), "random for this start"
+	case created:
+		where = "generated into " + path
+	default:
+		where = "kept in " + path
+	}
+	c.WebhookSecret = secret
+	return where
 }
 
 // newMailSender returns the SMTP sender, or in its absence one that logs

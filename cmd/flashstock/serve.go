@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"path/filepath"
 
 	"github.com/rs/zerolog"
 
@@ -44,10 +43,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	created, err := resolveWebhookSecret(&c)
-	if err != nil {
-		return err
-	}
+	secretFrom := resolveWebhookSecret(&c, log)
 	k, err := startCore(c, d, log)
 	if err != nil {
 		return err
@@ -60,21 +56,17 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		}
 	}()
 	if c.webhookGenerated {
-		printWebhookSecret(e.stdout, c, created)
+		printWebhookSecret(e.stdout, c.WebhookSecret, secretFrom)
 	}
 	return serveHTTP(ctx, e, c, d, k, log, demo)
 }
 
 // printWebhookSecret tells a developer the dev webhook secret (never
 // logged: it goes to standard output only).
-func printWebhookSecret(w io.Writer, c config, created bool) {
-	how := "kept in"
-	if created {
-		how = "generated into"
-	}
-	fmt.Fprintf(w, "flashstock: dev webhook secret (%s %s): %s\n"+
+func printWebhookSecret(w io.Writer, secret, from string) {
+	fmt.Fprintf(w, "flashstock: dev webhook secret (%s): %s\n"+
 		"  sign test events with: flashstock webhook send --reference ORD-… --status success --amount N\n",
-		how, filepath.Join(c.DataDir, webhookSecretFile), c.WebhookSecret)
+		from, secret)
 }
 
 // parseConfig loads and validates the configuration of a command; the
