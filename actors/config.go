@@ -70,32 +70,30 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	defInt := func(n *int, v int) {
-		if *n == 0 {
-			*n = v
-		}
-	}
-	defInt(&c.Shards, ShardsDefault)
-	defInt(&c.InflightPerSKUMax, InflightPerSKUMaxDefault)
-	defInt(&c.InflightMax, InflightMaxDefault)
-	defInt(&c.BatchOrdersMax, BatchOrdersMaxDefault)
-	defInt(&c.BatchBytesMax, BatchBytesMaxDefault)
-	defInt(&c.CrashesMax, CrashesMaxDefault)
-	def(&c.ActorIdle, ActorIdleDefault)
-	def(&c.OrderTTL, engine.OrderTTLDefault)
-	def(&c.CommitTimeout, CommitTimeoutDefault)
-	def(&c.LoadTimeout, LoadTimeoutDefault)
-	def(&c.CrashWindow, CrashWindowDefault)
-	def(&c.CrashBackoff, CrashBackoffDefault)
-	def(&c.HoldTimeout, HoldTimeoutDefault)
-	def(&c.RepairInterval, RepairIntervalDefault)
-	def(&c.ReleaseTimeout, ReleaseTimeoutDefault)
+	orDefault(&c.Shards, ShardsDefault)
+	orDefault(&c.InflightPerSKUMax, InflightPerSKUMaxDefault)
+	orDefault(&c.InflightMax, InflightMaxDefault)
+	orDefault(&c.BatchOrdersMax, BatchOrdersMaxDefault)
+	orDefault(&c.BatchBytesMax, BatchBytesMaxDefault)
+	orDefault(&c.CrashesMax, CrashesMaxDefault)
+	orDefault(&c.ActorIdle, ActorIdleDefault)
+	orDefault(&c.OrderTTL, engine.OrderTTLDefault)
+	orDefault(&c.CommitTimeout, CommitTimeoutDefault)
+	orDefault(&c.LoadTimeout, LoadTimeoutDefault)
+	orDefault(&c.CrashWindow, CrashWindowDefault)
+	orDefault(&c.CrashBackoff, CrashBackoffDefault)
+	orDefault(&c.HoldTimeout, HoldTimeoutDefault)
+	orDefault(&c.RepairInterval, RepairIntervalDefault)
+	orDefault(&c.ReleaseTimeout, ReleaseTimeoutDefault)
 	return c
+}
+
+// orDefault sets a zero config field to its default.
+func orDefault[T comparable](field *T, def T) {
+	var zero T
+	if *field == zero {
+		*field = def
+	}
 }
 
 // Validate reports every unusable field, after defaults are applied.

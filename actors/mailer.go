@@ -74,22 +74,13 @@ const (
 )
 
 func (c MailerConfig) withDefaults() MailerConfig {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&c.PollInterval, MailPollIntervalDefault)
-	def(&c.Lease, MailLeaseDefault)
-	def(&c.Backoff.Base, MailBackoffBaseDefault)
-	def(&c.Backoff.Max, MailBackoffMaxDefault)
-	def(&c.SendTimeout, MailSendTimeoutDefault)
-	if c.BatchMax == 0 {
-		c.BatchMax = MailBatchMaxDefault
-	}
-	if c.AttemptsMax == 0 {
-		c.AttemptsMax = MailAttemptsMaxDefault
-	}
+	orDefault(&c.PollInterval, MailPollIntervalDefault)
+	orDefault(&c.Lease, MailLeaseDefault)
+	orDefault(&c.Backoff.Base, MailBackoffBaseDefault)
+	orDefault(&c.Backoff.Max, MailBackoffMaxDefault)
+	orDefault(&c.SendTimeout, MailSendTimeoutDefault)
+	orDefault(&c.BatchMax, MailBatchMaxDefault)
+	orDefault(&c.AttemptsMax, MailAttemptsMaxDefault)
 	return c
 }
 
@@ -167,21 +158,29 @@ func (m *Mailer) Stats() MailerStats {
 }
 
 // Stop stops polling, cancels a running drain (its current send's context
-// ends) and waits for it, then stops the actor, all until ctx ends. The
-// actor outlives its drains, so that their last message finds it (a
-// message to a stopped actor is a dead letter). Mails not sent stay in the
-// outbox for the next start or another node. Call it once.
+// ends) and waits for it, then stops the actor, all until ctx ends. Mails
+// not sent stay in the outbox for the next start or another node. Call it
+// once.
 func (m *Mailer) Stop(ctx context.Context) error {
-	m.repeat.Stop()
-	m.system.Send(m.pid, mailerStop{})
-	if err := waitGroupCtx(ctx, &m.done); err != nil {
-		return fmt.Errorf("actors: stopping the mailer: %w", err)
-	}
-	<-m.system.PoisonCtx(ctx, m.pid).Done()
-	if err := ctx.Err(); err != nil {
+	if err := stopWorker(ctx, m.system, m.pid, m.repeat, mailerStop{}, &m.done); err != nil {
 		return fmt.Errorf("actors: stopping the mailer: %w", err)
 	}
 	return nil
+}
+
+// stopWorker stops an actor that runs its work on goroutines (the mailer,
+// the scheduler): no more ticks, then stop tells it to cancel its work and
+// start no more, then the goroutines are waited for, and only then is the
+// actor stopped, so that their last messages find it alive (a message to a
+// stopped actor is a dead letter). Everything waits until ctx ends.
+func stopWorker(ctx context.Context, system *actor.Engine, pid *actor.PID, repeat actor.SendRepeater, stop any, work *sync.WaitGroup) error {
+	repeat.Stop()
+	system.Send(pid, stop)
+	if err := waitGroupCtx(ctx, work); err != nil {
+		return err
+	}
+	<-system.PoisonCtx(ctx, pid).Done()
+	return ctx.Err()
 }
 
 // waitGroupCtx waits for wg until ctx ends.

@@ -54,21 +54,11 @@ const (
 )
 
 func (c RunnerConfig) withDefaults() RunnerConfig {
-	if c.Node == "" {
-		c.Node = "flashstock"
-	}
-	if c.AttemptsMax == 0 {
-		c.AttemptsMax = TaskAttemptsMaxDefault
-	}
-	if c.Backoff.Base == 0 {
-		c.Backoff.Base = TaskBackoffBaseDefault
-	}
-	if c.Backoff.Max == 0 {
-		c.Backoff.Max = TaskBackoffMaxDefault
-	}
-	if c.RunTimeout == 0 {
-		c.RunTimeout = TaskRunTimeoutDefault
-	}
+	orDefault(&c.Node, "flashstock")
+	orDefault(&c.AttemptsMax, TaskAttemptsMaxDefault)
+	orDefault(&c.Backoff.Base, TaskBackoffBaseDefault)
+	orDefault(&c.Backoff.Max, TaskBackoffMaxDefault)
+	orDefault(&c.RunTimeout, TaskRunTimeoutDefault)
 	return c
 }
 
@@ -302,13 +292,7 @@ func StartScheduler(system *actor.Engine, runner *TaskRunner, tick time.Duration
 // failed (without a dead letter) and claimed again at the next start or by
 // another node. Call it once.
 func (s *Scheduler) Stop(ctx context.Context) error {
-	s.repeat.Stop()
-	s.system.Send(s.pid, schedStop{})
-	if err := waitGroupCtx(ctx, &s.done); err != nil {
-		return fmt.Errorf("actors: stopping the scheduler: %w", err)
-	}
-	<-s.system.PoisonCtx(ctx, s.pid).Done()
-	if err := ctx.Err(); err != nil {
+	if err := stopWorker(ctx, s.system, s.pid, s.repeat, schedStop{}, &s.done); err != nil {
 		return fmt.Errorf("actors: stopping the scheduler: %w", err)
 	}
 	return nil

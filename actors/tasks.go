@@ -65,24 +65,14 @@ const (
 )
 
 func (c TasksConfig) withDefaults() TasksConfig {
-	defInt := func(n *int, v int) {
-		if *n == 0 {
-			*n = v
-		}
-	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	defInt(&c.ExpiryBatchMax, ExpiryBatchMaxDefault)
-	defInt(&c.ExpiryWorkers, ExpiryWorkersDefault)
-	defInt(&c.ArchiveBatchMax, ArchiveBatchMaxDefault)
-	defInt(&c.LowStockBatchMax, LowStockBatchMaxDefault)
-	defInt(&c.DeadLetterAlertMin, DeadLetterAlertMinDefault)
-	def(&c.ArchiveAfter, ArchiveAfterDefault)
-	def(&c.DeleteAfter, DeleteAfterDefault)
-	def(&c.DeadLetterAlertWindow, DeadLetterAlertWindowDefault)
+	orDefault(&c.ExpiryBatchMax, ExpiryBatchMaxDefault)
+	orDefault(&c.ExpiryWorkers, ExpiryWorkersDefault)
+	orDefault(&c.ArchiveBatchMax, ArchiveBatchMaxDefault)
+	orDefault(&c.LowStockBatchMax, LowStockBatchMaxDefault)
+	orDefault(&c.DeadLetterAlertMin, DeadLetterAlertMinDefault)
+	orDefault(&c.ArchiveAfter, ArchiveAfterDefault)
+	orDefault(&c.DeleteAfter, DeleteAfterDefault)
+	orDefault(&c.DeadLetterAlertWindow, DeadLetterAlertWindowDefault)
 	return c
 }
 

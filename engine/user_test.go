@@ -25,6 +25,21 @@ func fieldErrors(t testing.TB, err error) []engine.FieldError {
 }
 
 // fieldNames returns the Field of each error, in order.
+// checkInvalidFields fails the test unless err names exactly the fields
+// want, in order (want nil: err must be nil).
+func checkInvalidFields(t testing.TB, name string, err error, want []string) {
+	t.Helper()
+	if want == nil {
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		return
+	}
+	if got := fieldNames(fieldErrors(t, err)); !slices.Equal(got, want) {
+		t.Errorf("%s: invalid fields %v, want %v", name, got, want)
+	}
+}
+
 func fieldNames(fs []engine.FieldError) []string {
 	names := make([]string, len(fs))
 	for i, f := range fs {

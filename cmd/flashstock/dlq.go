@@ -23,14 +23,11 @@ const (
 
 // cmdDLQ lists dead letters or retries them.
 func cmdDLQ(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "retry") {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fmt.Fprintf(e.stdout, "Usage: flashstock %s\n", dlqUsage)
-			return nil
-		}
-		return fmt.Errorf("%w: flashstock %s", errUsage, dlqUsage)
+	sub, err := subcommand(e, args, dlqUsage, "list", "retry")
+	if err != nil {
+		return err
 	}
-	if args[0] == "list" {
+	if sub == "list" {
 		return dlqList(ctx, e, args[1:])
 	}
 	return dlqRetry(ctx, e, args[1:])

@@ -15,19 +15,16 @@ import (
 	"github.com/flashstock/flashstock/persist"
 )
 
-const jobsUsage = "jobs list | jobs run NAME [--day YYYY-MM-DD] [config flags]"
+const jobsUsage = "jobs list | jobs run NAME [--day YYYY-MM-DD] [config flags]\n\n" +
+	"Tasks: expire_orders, low_stock, daily_report, archive_webhooks, dead_letter_alert, refresh_gauges"
 
 // cmdJobs lists the scheduled tasks or runs one now.
 func cmdJobs(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || (args[0] != "run" && args[0] != "list") {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fmt.Fprintf(e.stdout, "Usage: flashstock %s\n\nTasks: %s, %s, %s, %s, %s, %s\n", jobsUsage, actors.TaskExpireOrders,
-				actors.TaskLowStock, actors.TaskDailyReport, actors.TaskArchiveWebhooks, actors.TaskDeadLetterAlert, actors.TaskRefreshGauges)
-			return nil
-		}
-		return fmt.Errorf("%w: flashstock %s", errUsage, jobsUsage)
+	sub, err := subcommand(e, args, jobsUsage, "run", "list")
+	if err != nil {
+		return err
 	}
-	if args[0] == "list" {
+	if sub == "list" {
 		fs := newFlagSet(e, "jobs list", "jobs list [config flags]")
 		c, err := parseConfig(e, fs, args[1:])
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -115,6 +116,19 @@ func newFlagSet(e env, name, synopsis string) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// subcommand returns args[0] when it is one of names. --help (or -h) prints
+// usage and is flag.ErrHelp; anything else is a usage error.
+func subcommand(e env, args []string, usage string, names ...string) (string, error) {
+	switch {
+	case len(args) > 0 && slices.Contains(names, args[0]):
+		return args[0], nil
+	case len(args) > 0 && (args[0] == "--help" || args[0] == "-h"):
+		fmt.Fprintf(e.stdout, "Usage: flashstock %s\n", usage)
+		return "", flag.ErrHelp
+	}
+	return "", fmt.Errorf("%w: flashstock %s", errUsage, usage)
 }
 
 // parseFlags parses args; --help prints to stdout and returns flag.ErrHelp.

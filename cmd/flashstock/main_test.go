@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/internal/testenv"
 )
 
@@ -276,7 +277,9 @@ func TestConfigValidation(t *testing.T) {
 
 func TestHelpAndVersion(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"serve", "--help"}, {"migrate", "--help"}, {"user", "create", "--help"}, {"version", "--help"}} {
+	for _, args := range [][]string{{"serve", "--help"}, {"migrate", "--help"}, {"user", "create", "--help"}, {"version", "--help"},
+		{"user", "--help"}, {"webhook", "--help"}, {"webhook", "send", "--help"}, {"jobs", "--help"}, {"jobs", "run", "x", "--help"},
+		{"dlq", "--help"}, {"dlq", "list", "--help"}, {"dlq", "retry", "--help"}} {
 		code, out, errOut := runCmd(t, nil, "", args...)
 		if code != 0 || !strings.Contains(out, "Usage: flashstock") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
@@ -286,6 +289,18 @@ func TestHelpAndVersion(t *testing.T) {
 	for _, s := range settings {
 		if !strings.Contains(out, s.env) || !strings.Contains(out, "-"+s.flag) {
 			t.Errorf("serve --help does not mention %s / --%s", s.env, s.flag)
+		}
+	}
+	_, out, _ = runCmd(t, nil, "", "jobs", "--help")
+	for name := range actors.DefaultSchedules {
+		if !strings.Contains(out, name) {
+			t.Errorf("jobs --help does not name the task %s", name)
+		}
+	}
+	for _, args := range [][]string{{"webhook"}, {"webhook", "sned"}, {"jobs"}, {"jobs", "run"}, {"dlq"}, {"dlq", "retry"},
+		{"dlq", "retry", "--id", "x", "--all"}, {"webhook", "send", "--reference", "ORD-0123456789AB", "--status", "paid", "--amount", "1"}} {
+		if code, _, _ := runCmd(t, nil, "", args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (usage)", args, code)
 		}
 	}
 	code, out, _ := runCmd(t, nil, "", "version")

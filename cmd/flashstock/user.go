@@ -12,12 +12,8 @@ import (
 const userUsage = "user create --username U [--email E] [--admin] --password-stdin [config flags]"
 
 func cmdUser(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fmt.Fprintf(e.stdout, "Usage: flashstock %s\n", userUsage)
-			return nil
-		}
-		return fmt.Errorf("%w: flashstock %s", errUsage, userUsage)
+	if _, err := subcommand(e, args, userUsage, "create"); err != nil {
+		return err
 	}
 	fs := newFlagSet(e, "user create", userUsage)
 	username := fs.String("username", "", "account name (1-150 letters, digits and @.+-_)")

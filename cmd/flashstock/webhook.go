@@ -22,12 +22,8 @@ const webhookResponseBytesMax = 64 << 10
 // cmdWebhook signs and sends one payment webhook event, as a payment
 // provider would: for trying the payment flow by hand and in tests.
 func cmdWebhook(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || args[0] != "send" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fmt.Fprintf(e.stdout, "Usage: flashstock %s\n", webhookUsage)
-			return nil
-		}
-		return fmt.Errorf("%w: flashstock %s", errUsage, webhookUsage)
+	if _, err := subcommand(e, args, webhookUsage, "send"); err != nil {
+		return err
 	}
 	fs := newFlagSet(e, "webhook send", webhookUsage)
 	target := fs.String("url", "http://127.0.0.1:8080/webhooks/payment/", "the webhook endpoint")
