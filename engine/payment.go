@@ -14,8 +14,12 @@ const (
 	PaymentDeclined  PaymentResult = "failed"
 )
 
-// eventIDBytesMax bounds a webhook event id.
-const eventIDBytesMax = 255
+// eventIDBytesMax and referenceBytesMax bound a webhook event's id and
+// order reference.
+const (
+	eventIDBytesMax   = 255
+	referenceBytesMax = 64
+)
 
 // PaymentEvent is one payment webhook delivery, verified and decoded.
 type PaymentEvent struct {
@@ -33,9 +37,11 @@ func (e PaymentEvent) Validate() error {
 	var v validator
 	v.check(len(e.EventID) >= 1 && len(e.EventID) <= eventIDBytesMax && printableASCII(e.EventID),
 		"event_id", fmt.Sprintf("must be 1 to %d printable ASCII characters", eventIDBytesMax))
-	if _, err := ParseReference(e.Reference); err != nil {
-		v.add("reference", "must be ORD- followed by 12 upper-case hex digits")
-	}
+	// Any reference is accepted, so that one matching no order (malformed
+	// ones included) is answered order_not_found and stored, as the
+	// provider sent it.
+	v.check(len(e.Reference) >= 1 && len(e.Reference) <= referenceBytesMax && printableASCII(e.Reference),
+		"reference", fmt.Sprintf("must be 1 to %d printable ASCII characters", referenceBytesMax))
 	v.check(e.Result == PaymentSucceeded || e.Result == PaymentDeclined, "status", `must be "success" or "failed"`)
 	v.check(e.Amount >= 0 && e.Amount <= moneyAmountMax, "amount", fmt.Sprintf("must be between 0 and %d", moneyAmountMax))
 	return v.err()

@@ -192,10 +192,12 @@ func TestPaymentEventValidate(t *testing.T) {
 		{"DEL in event id", func(e *engine.PaymentEvent) { e.EventID = "evt\x7f" }, []string{"event_id"}},
 		{"non-ASCII event id", func(e *engine.PaymentEvent) { e.EventID = "évt" }, []string{"event_id"}},
 		{"empty reference", func(e *engine.PaymentEvent) { e.Reference = "" }, []string{"reference"}},
-		{"lower-case reference", func(e *engine.PaymentEvent) { e.Reference = "ORD-0123456789ab" }, []string{"reference"}},
-		{"long reference", func(e *engine.PaymentEvent) { e.Reference = "ORD-0123456789ABC" }, []string{"reference"}},
-		{"short reference", func(e *engine.PaymentEvent) { e.Reference = "ORD-0123456789A" }, []string{"reference"}},
-		{"no prefix", func(e *engine.PaymentEvent) { e.Reference = "XYZ-0123456789AB" }, []string{"reference"}},
+		// A reference in no order's format is valid: it is answered order_not_found.
+		{"lower-case reference", func(e *engine.PaymentEvent) { e.Reference = "ORD-0123456789ab" }, nil},
+		{"short reference", func(e *engine.PaymentEvent) { e.Reference = "ORD-ABC123" }, nil},
+		{"reference at the bound", func(e *engine.PaymentEvent) { e.Reference = strings.Repeat("R", 64) }, nil},
+		{"reference too long", func(e *engine.PaymentEvent) { e.Reference = strings.Repeat("R", 65) }, []string{"reference"}},
+		{"reference with a newline", func(e *engine.PaymentEvent) { e.Reference = "ORD-0123456789AB\n" }, []string{"reference"}},
 		{"empty status", func(e *engine.PaymentEvent) { e.Result = "" }, []string{"status"}},
 		{"upper-case status", func(e *engine.PaymentEvent) { e.Result = "SUCCESS" }, []string{"status"}},
 		{"paid status", func(e *engine.PaymentEvent) { e.Result = "paid" }, []string{"status"}},
@@ -203,7 +205,7 @@ func TestPaymentEventValidate(t *testing.T) {
 		{"min amount", func(e *engine.PaymentEvent) { e.Amount = math.MinInt64 }, []string{"amount"}},
 		{"max int amount", func(e *engine.PaymentEvent) { e.Amount = math.MaxInt64 }, []string{"amount"}},
 		{"everything wrong", func(e *engine.PaymentEvent) {
-			*e = engine.PaymentEvent{EventID: "", Reference: "ord", Result: "ok", Amount: -5}
+			*e = engine.PaymentEvent{EventID: "", Reference: "", Result: "ok", Amount: -5}
 		}, []string{"event_id", "reference", "status", "amount"}},
 	}
 	for _, tt := range tests {
