@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	"github.com/flashstock/flashstock/engine"
 	"github.com/flashstock/flashstock/internal/smtpmail"
 	"github.com/flashstock/flashstock/internal/smtptest"
+	"github.com/flashstock/flashstock/internal/testenv"
+	"github.com/flashstock/flashstock/persist"
 )
 
 // Payments, the outbox and the mailer against real PostgreSQL and a real
@@ -294,5 +297,66 @@ func TestMailDeadLetterThenRetry(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := len(w.smtp.Messages()); n != 1 {
 		t.Errorf("%d messages after retry, want exactly 1", n)
+	}
+}
+
+// TestTaskRunOnceAcrossNodes: two nodes (runners over the same database
+// and Redis) start the same run at once; it runs exactly once, and neither
+// node runs it again afterwards.
+func TestTaskRunOnceAcrossNodes(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, actors.Config{})
+	url, prefix := testenv.RedisURL(t)
+	var runs atomic.Int32
+	task := actors.Task{Name: "count", Schedule: engine.Schedule{Every: time.Minute},
+		Run: func(context.Context, time.Time) (any, error) {
+			runs.Add(1)
+			time.Sleep(50 * time.Millisecond) // long enough for the other node to try meanwhile
+			return nil, nil
+		}}
+	var nodes []*actors.TaskRunner
+	for _, name := range []string{"node-a", "node-b"} {
+		r, err := persist.OpenRedis(t.Context(), persist.RedisConfig{URL: url, Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = r.Close() })
+		runner, err := actors.NewTaskRunner([]actors.Task{task}, w.store, r, actors.RunnerConfig{Node: name}, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, runner)
+	}
+	slot := time.Date(2026, 11, 25, 0, 5, 0, 0, time.UTC)
+	key := engine.RunKey("count", slot)
+	for round := range 2 {
+		errs := make([]error, len(nodes))
+		var wg sync.WaitGroup
+		for i, n := range nodes {
+			wg.Go(func() { _, errs[i] = n.Run(t.Context(), "count", key, slot) })
+		}
+		wg.Wait()
+		skipped := 0
+		for _, err := range errs {
+			switch {
+			case errors.Is(err, actors.ErrRunSkipped):
+				skipped++
+			case err != nil:
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if want := len(nodes) - 1 + round; skipped != want {
+			t.Errorf("round %d: %d nodes skipped, want %d", round, skipped, want)
+		}
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("the run ran %d times, want once", n)
+	}
+	var node, status string
+	if err := w.sql.QueryRow(t.Context(), "SELECT node, status FROM task_runs WHERE run_key = $1", key).Scan(&node, &status); err != nil {
+		t.Fatal(err)
+	}
+	if status != "done" || (node != "node-a" && node != "node-b") {
+		t.Errorf("run recorded %s by %q", status, node)
 	}
 }
