@@ -21,11 +21,12 @@ const (
 	bcryptCostDefault     = 10
 	jwtSecretBytesMin     = 32
 
-	// A webhook secret is "whsec_" and the standard base64 of 24 to 64
-	// random bytes (the Standard Webhooks signing-secret format).
+	// A webhook secret is "whsec_" (optional, as the reference library
+	// has it) and the standard base64 of the key. Standard Webhooks asks for
+	// 24 to 64 random bytes; cmd enforces that in prod, the transport only
+	// needs a key it can use.
 	webhookSecretPrefix   = "whsec_"
-	webhookSecretBytesMin = 24
-	webhookSecretBytesMax = 64
+	webhookSecretBytesMax = 1024
 )
 
 // Config configures the HTTP transport. Zero durations and sizes take the
@@ -101,19 +102,16 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validateWebhookSecret checks the format of a webhook signing secret. Its
-// messages never quote the secret.
+// validateWebhookSecret checks that a webhook signing secret gives a key.
+// Its messages never quote the secret.
 func validateWebhookSecret(secret string) error {
-	encoded, ok := strings.CutPrefix(secret, webhookSecretPrefix)
-	if !ok {
-		return fmt.Errorf("webhook secret: must start with %q", webhookSecretPrefix)
-	}
+	encoded := strings.TrimPrefix(secret, webhookSecretPrefix)
 	key, err := base64.StdEncoding.DecodeString(encoded) // as the library decodes it
 	if err != nil {
-		return errors.New("webhook secret: must be standard base64 after the prefix")
+		return errors.New("webhook secret: must be standard base64, after an optional whsec_ prefix")
 	}
-	if len(key) < webhookSecretBytesMin || len(key) > webhookSecretBytesMax {
-		return fmt.Errorf("webhook secret: need %d to %d bytes, have %d", webhookSecretBytesMin, webhookSecretBytesMax, len(key))
+	if len(key) < 1 || len(key) > webhookSecretBytesMax {
+		return fmt.Errorf("webhook secret: need 1 to %d bytes, have %d", webhookSecretBytesMax, len(key))
 	}
 	return nil
 }

@@ -351,8 +351,12 @@ func (c *config) validateSecrets(add func(string, ...any)) {
 		}
 	}
 	if c.WebhookSecret != "" {
-		if err := checkWebhookSecret(c.WebhookSecret); err != nil {
+		n, err := checkWebhookSecret(c.WebhookSecret)
+		switch {
+		case err != nil:
 			add("FLASHSTOCK_WEBHOOK_SECRET: %v", err)
+		case c.Env == envProd && n < webhookSecretBytesMin:
+			add("FLASHSTOCK_WEBHOOK_SECRET: prod needs a key of at least %d bytes, not %d", webhookSecretBytesMin, n)
 		}
 	} else if c.Env == envDev {
 		c.webhookGenerated = true // loaded from (or created in) the data dir when needed

@@ -52,7 +52,7 @@ func cmdWebhook(ctx context.Context, e env, args []string) error {
 		}
 		*secret = s
 	}
-	if err := checkWebhookSecret(*secret); err != nil {
+	if _, err := checkWebhookSecret(*secret); err != nil {
 		return fmt.Errorf("%w: webhook secret: %v", errUsage, err)
 	}
 	if *eventID == "" {
