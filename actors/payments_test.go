@@ -90,7 +90,7 @@ func TestApplyPaymentValidatesFirst(t *testing.T) {
 	store := &fakePaymentStore{}
 	p := newPayments(t, &gatedStore{product: testProduct(t, 5)}, store)
 	ev := paymentEvent(t, engine.PaymentSucceeded)
-	ev.Reference = "order-1"
+	ev.Reference = ""
 	if _, err := p.ApplyPayment(testCtx(t), ev); !errors.Is(err, engine.ErrInvalid) {
 		t.Errorf("invalid event = %v, want ErrInvalid", err)
 	}
