@@ -67,6 +67,9 @@ type Config struct {
 	// ReleaseTimeout bounds returning stock after a transition or an
 	// abandoned order (the repair loop finishes what it could not).
 	ReleaseTimeout time.Duration
+	// Observer receives commits, order status changes and payment
+	// outcomes; nil = NopObserver.
+	Observer Observer
 }
 
 func (c Config) withDefaults() Config {
@@ -85,6 +88,7 @@ func (c Config) withDefaults() Config {
 	orDefault(&c.HoldTimeout, HoldTimeoutDefault)
 	orDefault(&c.RepairInterval, RepairIntervalDefault)
 	orDefault(&c.ReleaseTimeout, ReleaseTimeoutDefault)
+	orDefault(&c.Observer, Observer(NopObserver{}))
 	return c
 }
 

@@ -38,12 +38,14 @@ const (
 	deadLetterRetryAllMax = 1000
 )
 
-// StartDeadLetterRecorder spawns the recorder over store.
-func StartDeadLetterRecorder(system *actor.Engine, store DeadLetterStore, log zerolog.Logger) (*DeadLetterRecorder, error) {
+// StartDeadLetterRecorder spawns the recorder over store;
+// obs (nil = NopObserver) counts each one recorded.
+func StartDeadLetterRecorder(system *actor.Engine, store DeadLetterStore, obs Observer, log zerolog.Logger) (*DeadLetterRecorder, error) {
 	if system == nil || store == nil {
 		return nil, errors.New("actors: StartDeadLetterRecorder needs a system and a store")
 	}
-	a := &recorderActor{store: store, log: log.With().Str("component", "dead_letters").Logger()}
+	orDefault(&obs, Observer(NopObserver{}))
+	a := &recorderActor{store: store, obs: obs, log: log.With().Str("component", "dead_letters").Logger()}
 	r := &DeadLetterRecorder{system: system}
 	r.pid = system.Spawn(func() actor.Receiver { return a }, "deadletters", actor.WithID("deadletters"))
 	return r, nil
@@ -61,6 +63,7 @@ func (r *DeadLetterRecorder) Stop(ctx context.Context) error {
 
 type recorderActor struct {
 	store DeadLetterStore
+	obs   Observer
 	log   zerolog.Logger
 
 	windowStart time.Time // start of the current minute of recording
@@ -97,6 +100,7 @@ func (a *recorderActor) record(ev actor.DeadLetterEvent, now time.Time) {
 		a.log.Error().Err(err).Str("kind", d.Kind).Str("target", d.Ref).Msg("recording a dead letter failed")
 		return
 	}
+	a.obs.DeadLetter(engine.DeadActor)
 	a.log.Warn().Str("dead_letter_id", d.ID.String()).Str("kind", d.Kind).Str("target", d.Ref).Msg("undeliverable actor message recorded")
 }
 

@@ -29,7 +29,7 @@ func TestDeadLetterRecorderStoresUndeliveredMessages(t *testing.T) {
 	t.Parallel()
 	system := newSystem(t)
 	store := newMemDeadLetters()
-	rec, err := actors.StartDeadLetterRecorder(system, store, zerolog.Nop())
+	rec, err := actors.StartDeadLetterRecorder(system, store, nil, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

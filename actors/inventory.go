@@ -1,10 +1,13 @@
 package actors
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -53,7 +56,8 @@ type shard struct {
 type skuEntry struct {
 	pid      *actor.PID
 	inflight atomic.Int64
-	lastUsed time.Time // guarded by the shard's mutex
+	requests atomic.Uint64 // admitted since spawned, for the hottest-SKU view
+	lastUsed time.Time     // guarded by the shard's mutex
 }
 
 // NewInventory builds the inventory on a hollywood system and starts its
@@ -124,6 +128,7 @@ func (inv *Inventory) request(ctx context.Context, id engine.ID, msg any, call *
 	}
 	call.reply, call.entry, call.inv = make(chan skuResult, 1), e, inv
 	call.deadline, _ = ctx.Deadline()
+	call.requestID = engine.RequestID(ctx)
 	inv.system.Send(e.pid, msg)
 	select {
 	case r := <-call.reply:
@@ -157,6 +162,7 @@ func (inv *Inventory) admit(id engine.ID) (*skuEntry, error) {
 		return nil, fmt.Errorf("%w: product %s has %d requests in flight", engine.ErrOverloaded, id, inv.cfg.InflightPerSKUMax)
 	}
 	e.inflight.Add(1)
+	e.requests.Add(1)
 	e.lastUsed = time.Now()
 	return e, nil
 }
@@ -229,6 +235,30 @@ func (inv *Inventory) Stats() Stats {
 		sh.mu.Unlock()
 	}
 	return s
+}
+
+// hottestMax bounds Hottest.
+const hottestMax = 100
+
+// Hottest returns up to n live SKU actors (at most hottestMax) with the
+// most requests admitted since they were spawned, most first.
+func (inv *Inventory) Hottest(n int) []engine.SKUHeat {
+	n = min(max(n, 0), hottestMax)
+	var all []engine.SKUHeat
+	for _, sh := range inv.shards {
+		sh.mu.Lock()
+		for id, e := range sh.skus {
+			all = append(all, engine.SKUHeat{ProductID: id, Inflight: e.inflight.Load(), Requests: e.requests.Load()})
+		}
+		sh.mu.Unlock()
+	}
+	slices.SortFunc(all, func(a, b engine.SKUHeat) int {
+		if a.Requests != b.Requests {
+			return cmp.Compare(b.Requests, a.Requests)
+		}
+		return bytes.Compare(a.ProductID[:], b.ProductID[:])
+	})
+	return all[:min(n, len(all))]
 }
 
 // Close refuses new requests, stops every actor after the work queued in

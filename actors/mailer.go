@@ -59,6 +59,8 @@ type MailerConfig struct {
 	// (retrying cannot help): the mail is dead-lettered at once. Nil =
 	// every error is temporary.
 	Permanent func(error) bool
+	// Observer receives delivery results; nil = NopObserver.
+	Observer Observer
 }
 
 // Mailer defaults.
@@ -81,6 +83,7 @@ func (c MailerConfig) withDefaults() MailerConfig {
 	orDefault(&c.SendTimeout, MailSendTimeoutDefault)
 	orDefault(&c.BatchMax, MailBatchMaxDefault)
 	orDefault(&c.AttemptsMax, MailAttemptsMaxDefault)
+	orDefault(&c.Observer, Observer(NopObserver{}))
 	return c
 }
 
@@ -285,6 +288,7 @@ func (a *mailerActor) deliver(ctx context.Context, om engine.OutboxMail) {
 			return
 		}
 		a.count(func(s *MailerStats) { s.Sent++ })
+		a.cfg.Observer.MailAttempt(MailResultSent)
 		log.Info().Msg("mail sent")
 		return
 	}
@@ -301,6 +305,8 @@ func (a *mailerActor) deliver(ctx context.Context, om engine.OutboxMail) {
 			return
 		}
 		a.count(func(s *MailerStats) { s.Dead++ })
+		a.cfg.Observer.MailAttempt(MailResultDead)
+		a.cfg.Observer.DeadLetter(engine.DeadMail)
 		log.Error().Err(err).Bool("permanent", permanent).Str("dead_letter_id", dl.String()).Msg("mail dead-lettered")
 		return
 	}
@@ -313,6 +319,7 @@ func (a *mailerActor) deliver(ctx context.Context, om engine.OutboxMail) {
 		return
 	}
 	a.count(func(s *MailerStats) { s.Failed++ })
+	a.cfg.Observer.MailAttempt(MailResultRetry)
 	log.Warn().Err(err).Time("next_attempt_at", next).Msg("mail not sent; will retry")
 }
 

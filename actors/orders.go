@@ -175,6 +175,7 @@ func (o *Orders) TransitionOrder(ctx context.Context, cmd engine.TransitionOrder
 	if err != nil {
 		return engine.Order{}, err
 	}
+	o.cfg.Observer.OrderStatus(order)
 	items := make([]engine.ItemRequest, len(holds))
 	for i, h := range holds {
 		items[i] = engine.ItemRequest{ProductID: h.ProductID, Quantity: h.Quantity}

@@ -37,6 +37,11 @@ func (p *Payments) ApplyPayment(ctx context.Context, ev engine.PaymentEvent) (en
 	if err != nil {
 		return "", err
 	}
+	obs := p.orders.cfg.Observer
+	obs.PaymentOutcome(outcome)
+	if outcome == engine.OutcomeApplied {
+		obs.OrderStatus(order)
+	}
 	if len(holds) > 0 {
 		items := make([]engine.ItemRequest, len(holds))
 		for i, h := range holds {

@@ -42,6 +42,7 @@ type RunnerConfig struct {
 	AttemptsMax int            // tries of one run before it is dead-lettered
 	Backoff     engine.Backoff // wait between tries
 	RunTimeout  time.Duration  // bound on one try
+	Observer    Observer       // receives run results and job-lock attempts; nil = NopObserver
 }
 
 // Task run defaults.
@@ -59,6 +60,7 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	orDefault(&c.Backoff.Base, TaskBackoffBaseDefault)
 	orDefault(&c.Backoff.Max, TaskBackoffMaxDefault)
 	orDefault(&c.RunTimeout, TaskRunTimeoutDefault)
+	orDefault(&c.Observer, Observer(NopObserver{}))
 	return c
 }
 
@@ -133,30 +135,40 @@ func (r *TaskRunner) Run(ctx context.Context, name, key string, slot time.Time) 
 	if !ok {
 		return engine.TaskRun{}, fmt.Errorf("%w: no task called %q", engine.ErrNotFound, name)
 	}
-	lease := r.cfg.lease()
+	obs := r.cfg.Observer
 	if r.locks != nil {
-		unlock, ok, err := r.locks.TryLock(ctx, "task:"+key, lease)
+		unlock, ok, err := r.locks.TryLock(ctx, "task:"+key, r.cfg.lease())
 		switch {
 		case err != nil:
+			obs.LockAttempt("job", LockResultError)
 			return engine.TaskRun{}, fmt.Errorf("task %s: job lock: %w", key, err)
 		case !ok:
+			obs.LockAttempt("job", LockResultTaken)
+			obs.TaskRun(name, TaskResultSkipped, 0)
 			return engine.TaskRun{}, fmt.Errorf("task %s: %w", key, ErrRunSkipped)
 		}
+		obs.LockAttempt("job", LockResultOK)
 		defer func() {
 			if err := unlock(context.WithoutCancel(ctx)); err != nil {
 				r.log.Warn().Err(err).Str("run_key", key).Msg("releasing the job lock failed; it expires by itself")
 			}
 		}()
 	}
+	return r.claimAndRun(ctx, t, key, slot)
+}
+
+// claimAndRun claims run key, runs t and records the outcome.
+func (r *TaskRunner) claimAndRun(ctx context.Context, t Task, key string, slot time.Time) (engine.TaskRun, error) {
 	started := time.Now()
-	attempt, ok, err := r.runs.ClaimRun(ctx, name, key, r.cfg.Node, started, lease)
+	attempt, ok, err := r.runs.ClaimRun(ctx, t.Name, key, r.cfg.Node, started, r.cfg.lease())
 	if err != nil {
 		return engine.TaskRun{}, fmt.Errorf("task %s: claim: %w", key, err)
 	}
 	if !ok {
+		r.cfg.Observer.TaskRun(t.Name, TaskResultSkipped, 0)
 		return engine.TaskRun{}, fmt.Errorf("task %s: %w", key, ErrRunSkipped)
 	}
-	run := engine.TaskRun{RunKey: key, Task: name, Attempts: attempt, Node: r.cfg.Node, StartedAt: started}
+	run := engine.TaskRun{RunKey: key, Task: t.Name, Attempts: attempt, Node: r.cfg.Node, StartedAt: started}
 	result, tries, err := r.try(ctx, t, key, slot)
 	run.FinishedAt = time.Now()
 	var dead *engine.DeadLetter
@@ -174,19 +186,27 @@ func (r *TaskRunner) Run(ctx context.Context, name, key string, slot time.Time) 
 	if ferr := r.runs.FinishRun(context.WithoutCancel(ctx), run, dead); ferr != nil {
 		return run, errors.Join(err, fmt.Errorf("task %s: recording the run: %w", key, ferr))
 	}
-	ev := r.log.Debug() // routine: every few seconds on every node
-	switch {
-	case dead != nil:
-		ev = r.log.Error().Str("error", run.Error).Str("dead_letter_id", dead.ID.String())
-	case run.Status == engine.TaskFailed:
-		ev = r.log.Warn().Str("error", run.Error)
-	}
-	ev.Str("task", name).Str("run_key", key).Int("tries", tries).RawJSON("result", orNull(run.Result)).
-		Dur("duration", run.FinishedAt.Sub(started)).Msg("task run finished")
+	r.finished(run, dead, tries)
 	if run.Status == engine.TaskFailed {
 		return run, fmt.Errorf("task %s failed after %d tries: %s", key, tries, run.Error)
 	}
 	return run, nil
+}
+
+// finished logs and observes a recorded run.
+func (r *TaskRunner) finished(run engine.TaskRun, dead *engine.DeadLetter, tries int) {
+	took := run.FinishedAt.Sub(run.StartedAt)
+	ev, result := r.log.Debug(), TaskResultDone // routine: every few seconds on every node
+	switch {
+	case dead != nil:
+		ev, result = r.log.Error().Str("error", run.Error).Str("dead_letter_id", dead.ID.String()), TaskResultDead
+		r.cfg.Observer.DeadLetter(engine.DeadTask)
+	case run.Status == engine.TaskFailed:
+		ev, result = r.log.Warn().Str("error", run.Error), TaskResultFailed
+	}
+	r.cfg.Observer.TaskRun(run.Task, result, took)
+	ev.Str("task", run.Task).Str("run_key", run.RunKey).Int("tries", tries).RawJSON("result", orNull(run.Result)).
+		Dur("duration", took).Msg("task run finished")
 }
 
 // try runs t up to AttemptsMax times, waiting the back-off in between, and

@@ -48,11 +48,12 @@ import (
 
 // skuCall is what every request to a SKU actor carries.
 type skuCall struct {
-	reply    chan skuResult // capacity 1, written once
-	deadline time.Time      // the caller gives up then; zero = never
-	entry    *skuEntry      // the admission to give back
-	inv      *Inventory
-	answered bool // owned by the actor
+	reply     chan skuResult // capacity 1, written once
+	deadline  time.Time      // the caller gives up then; zero = never
+	requestID string         // of the HTTP request behind the call, for the logs
+	entry     *skuEntry      // the admission to give back
+	inv       *Inventory
+	answered  bool // owned by the actor
 }
 
 // skuResult is a SKU actor's answer. Pointers keep it, and the reply
@@ -362,11 +363,19 @@ func (a *sku) ordersIn(n int) int {
 // commit writes the batch of a.committing and answers its operations.
 func (a *sku) commit(batch engine.StockBatch, taken int64) {
 	ops := a.committing
+	start := time.Now()
 	res, err := a.commitBatch(batch)
+	took := time.Since(start)
+	a.inv.cfg.Observer.CommitDone(len(ops), took, err)
 	a.committing = nil
 	defer func() { a.committing = reuse(ops) }()
+	if ev := a.inv.log.Debug(); err == nil && ev.Enabled() {
+		ev.Str("product_id", a.id.String()).Int("operations", len(ops)).Dur("took", took).
+			Strs("request_ids", requestIDs(ops)).Msg("group commit")
+	}
 	if err != nil {
-		a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Int("operations", len(ops)).Msg("group commit failed")
+		a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Int("operations", len(ops)).
+			Strs("request_ids", requestIDs(ops)).Msg("group commit failed")
 		for _, op := range ops {
 			a.ledger.Untake(op.units)
 			op.call.fail(fmt.Errorf("%w: the commit of product %s failed; retry", engine.ErrUnavailable, a.id))
@@ -391,6 +400,18 @@ func (a *sku) commit(batch engine.StockBatch, taken int64) {
 			op.call.answer(skuResult{})
 		}
 	}
+}
+
+// requestIDsLogged bounds the request ids one commit log line names.
+const requestIDsLogged = 20
+
+// requestIDs lists the request ids of the first operations of a batch.
+func requestIDs(ops []openOp) []string {
+	ids := make([]string, 0, min(len(ops), requestIDsLogged))
+	for _, op := range ops[:min(len(ops), requestIDsLogged)] {
+		ids = append(ids, op.call.requestID)
+	}
+	return ids
 }
 
 // commitBatch runs the commit, retrying once with new references if one

@@ -24,6 +24,10 @@ type call struct {
 	caller    principal  // backs user, saving an allocation
 	orderID   engine.ID  // the order the request addressed or created, for the log line
 	srv       *Server
+	// repeat: the answer repeats an earlier request's outcome (an idempotent
+	// replay, or a refusal while the first is in flight), which the observer
+	// is not told again.
+	repeat bool
 }
 
 // principal is the authenticated caller, taken from a verified access token.

@@ -31,6 +31,8 @@ var (
 	_ Orders      = (*ordersFake)(nil)
 	_ Payments    = (*paymentsFake)(nil)
 	_ DeadLetters = (*deadLettersFake)(nil)
+	_ Observer    = (*observerFake)(nil)
+	_ Actors      = (*actorsFake)(nil)
 )
 
 // memStore is a correct in-memory Users and Products: unique usernames and
@@ -474,4 +476,36 @@ func (f *deadLettersFake) RetryDeadLetters(ctx context.Context, by string, max i
 		return engine.RetrySummary{}, errFakeUnset
 	}
 	return f.RetryDeadLettersFunc(ctx, by, max)
+}
+
+// observerFake is an Observer whose behaviour each test sets; a method whose
+// func is nil does nothing (an observer has nothing to fail with).
+type observerFake struct {
+	RequestFunc     func(route, method string, status int, took time.Duration)
+	OrderPlacedFunc func(result string, took time.Duration, total engine.Money)
+}
+
+func (f *observerFake) Request(route, method string, status int, took time.Duration) {
+	if f.RequestFunc != nil {
+		f.RequestFunc(route, method, status, took)
+	}
+}
+
+func (f *observerFake) OrderPlaced(result string, took time.Duration, total engine.Money) {
+	if f.OrderPlacedFunc != nil {
+		f.OrderPlacedFunc(result, took, total)
+	}
+}
+
+// actorsFake is an Actors whose behaviour each test sets; a method whose
+// func is nil fails with errFakeUnset.
+type actorsFake struct {
+	ActorStatsFunc func(ctx context.Context) (engine.ActorStats, error)
+}
+
+func (f *actorsFake) ActorStats(ctx context.Context) (engine.ActorStats, error) {
+	if f.ActorStatsFunc == nil {
+		return engine.ActorStats{}, errFakeUnset
+	}
+	return f.ActorStatsFunc(ctx)
 }

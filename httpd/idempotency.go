@@ -77,6 +77,10 @@ type Idempotency interface {
 // true, and fn is not run; if not, fn runs with prev as its attempt id, so
 // that a late commit of the earlier attempt cannot create a second resource.
 //
+// A response that repeats an earlier attempt's outcome (a replay, an earlier
+// attempt's resource found, or a refusal while one is in flight) sets
+// c.repeat.
+//
 // Without the header, or without Deps.Idempotency, it just runs fn. A
 // malformed key is 400; a store that cannot be asked is 503 (fail closed).
 // Responses below 500 are recorded (errors as the problem they render);
@@ -104,9 +108,11 @@ func (s *Server) idempotent(c *call, user, attempt engine.ID, fn func(attempt en
 	case engine.IdempotencyStarted:
 		return s.runIdempotent(c, claim, fn)
 	case engine.IdempotencyReplay:
+		c.repeat = true
 		writeReplay(c.ctx, st.Status, st.Body)
 		return nil
 	case engine.IdempotencyInFlight:
+		c.repeat = true
 		return fmt.Errorf("%w: a request with this Idempotency-Key is still in flight", engine.ErrConflict)
 	case engine.IdempotencyMismatch:
 		return fmt.Errorf("%w: the key was first used with another method, path or body", errIdempotencyKeyReused)
@@ -152,6 +158,7 @@ func (s *Server) takeOverIdempotent(c *call, claim engine.IdempotencyClaim, prev
 	if !found {
 		return s.runIdempotent(c, claim, fn)
 	}
+	c.repeat = true
 	s.completeIdempotent(c, claim, c.ctx.Response.StatusCode(), bytes.Clone(c.ctx.Response.Body()))
 	c.ctx.Response.Header.Set(headerIdempotentReplayed, "true")
 	return nil

@@ -12,6 +12,21 @@ import (
 func (s *Server) registerOps() {
 	s.handle("GET", "/healthz", s.healthz)
 	s.handle("GET", "/readyz", s.readyz)
+	s.handle("GET", "/metrics", s.metrics)
+}
+
+// errMetricsOff answers GET /metrics on a server built without Deps.Metrics.
+var errMetricsOff = fmt.Errorf("%w: metrics are not enabled on this server", engine.ErrNotFound)
+
+// metrics serves Deps.Metrics (a net/http handler, e.g. promhttp's) through
+// fasthttpadaptor. It is public, like /healthz: the exposition names no
+// user. Its requests are observed like any other.
+func (s *Server) metrics(c *call) error {
+	if s.scrape == nil {
+		return errMetricsOff
+	}
+	s.scrape(c.ctx)
+	return nil
 }
 
 // healthz says the process serves HTTP; it checks nothing else.

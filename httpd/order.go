@@ -23,13 +23,39 @@ func (s *Server) registerOrders() {
 	s.handle("POST", "/orders/{id}/cancel", s.cancelOrder)
 }
 
-// createOrder places an order: rate-limited per user, idempotent per
-// Idempotency-Key. The order id is chosen here, before the order exists,
-// so that a retry after a timeout can find out whether it was written.
-func (s *Server) createOrder(c *call) error {
+// createOrder places an order and reports the outcome of every attempt by
+// an authenticated caller to the observer, except repeats (c.repeat); a
+// panic is reported as an error on its way to wrap's recovery.
+func (s *Server) createOrder(c *call) (err error) {
+	start := time.Now()
 	if err := c.requireUser(); err != nil {
 		return err
 	}
+	var total engine.Money // of the order placed
+	panicked := true
+	defer func() {
+		if c.repeat {
+			return
+		}
+		result := OrderResultError
+		if !panicked {
+			result = orderResult(err)
+		}
+		if result != OrderResultCreated {
+			total = engine.Money{}
+		}
+		s.obs.OrderPlaced(result, time.Since(start), total)
+	}()
+	err = s.placeOrder(c, &total)
+	panicked = false
+	return err
+}
+
+// placeOrder places an order for the caller: rate-limited per user,
+// idempotent per Idempotency-Key. The order id is chosen here, before the
+// order exists, so that a retry after a timeout can find out whether it was
+// written. It sets *total to the total of the order it placed.
+func (s *Server) placeOrder(c *call, total *engine.Money) error {
 	user := c.user.ID
 	if s.deps.OrderLimiter != nil { // the key costs allocations: only make it for a limiter
 		if err := s.rateLimit(c, s.deps.OrderLimiter, "user:"+user.String()); err != nil {
@@ -51,6 +77,7 @@ func (s *Server) createOrder(c *call) error {
 		if err != nil {
 			return fmt.Errorf("place order: %w", err)
 		}
+		*total = o.Total
 		return c.respondOrder(fasthttp.StatusCreated, o)
 	}
 	existing := func(prev engine.ID) (bool, error) {

@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"context"
+	"time"
 
 	"github.com/flashstock/flashstock/engine"
 )
@@ -103,4 +104,42 @@ type DeadLetters interface {
 	// oldest or newest as the implementation prefers, and says which were
 	// retried, which failed and whether more remain.
 	RetryDeadLetters(ctx context.Context, by string, max int) (engine.RetrySummary, error)
+}
+
+// Observer is told what the transport did, for metrics. It is called on the
+// request path: its methods must be quick and safe for concurrent use. Every
+// string it is given is a constant from a small fixed set, so labels made of
+// them have bounded cardinality.
+type Observer interface {
+	// Request is called once per request when its answer is ready: route is
+	// the pattern the route was registered with ("/orders/{id}", never the
+	// raw path), or "not_found", "method_not_allowed" or "transport" (a
+	// request fasthttp refused before routing, reported with took 0);
+	// method is GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS or OTHER.
+	Request(route, method string, status int, took time.Duration)
+	// OrderPlaced is called once per POST /orders/ from an authenticated
+	// caller that was rate limited, sent a body or Idempotency-Key that
+	// failed to decode or validate, or reached Orders.PlaceOrder; result is
+	// one of the OrderResult constants, took the time from the start of the
+	// handler to the outcome, total the order's total when created (zero
+	// otherwise). Idempotent replays, and repeats refused while the first
+	// is in flight, are not reported again.
+	OrderPlaced(result string, took time.Duration, total engine.Money)
+}
+
+// Results of an order placement, as reported to Observer.OrderPlaced.
+const (
+	OrderResultCreated           = "created"
+	OrderResultInsufficientStock = "insufficient_stock"
+	OrderResultInvalid           = "invalid"     // malformed JSON or validation failed (400, 422)
+	OrderResultOverloaded        = "overloaded"  // refused to protect the server: 503 overloaded or 429 rate limited
+	OrderResultUnavailable       = "unavailable" // a dependency failed or timed out (503)
+	OrderResultError             = "error"       // anything else, e.g. 500
+)
+
+// Actors reports on the running actors (GET /admin/actors).
+type Actors interface {
+	// ActorStats returns a snapshot of the live actors by kind and of the
+	// hottest SKU actors.
+	ActorStats(ctx context.Context) (engine.ActorStats, error)
 }

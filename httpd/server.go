@@ -7,14 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/fasthttp/router"
+	"github.com/flashstock/flashstock/engine"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
 const (
@@ -53,6 +56,14 @@ type Deps struct {
 	// wiring); while the port is nil they answer 404 not_found.
 	Payments    Payments
 	DeadLetters DeadLetters
+
+	// Observer is told of every request and order placement; nil = nothing
+	// is observed.
+	Observer Observer
+	// Metrics serves GET /metrics (e.g. promhttp.HandlerFor's handler) and
+	// Actors GET /admin/actors; while nil, those routes answer 404 not_found.
+	Metrics http.Handler
+	Actors  Actors
 }
 
 // Server is the HTTP front of flashstock.
@@ -64,7 +75,9 @@ type Server struct {
 	router *router.Router
 	http   *fasthttp.Server
 	tokens *tokens
-	hooks  *webhookVerifier // nil without Config.WebhookSecret
+	hooks  *webhookVerifier        // nil without Config.WebhookSecret
+	obs    Observer                // Deps.Observer, or nopObserver: never nil
+	scrape fasthttp.RequestHandler // Deps.Metrics adapted to fasthttp; nil without it
 
 	mu        sync.Mutex     // guards shut and listeners
 	shut      bool           // Shutdown has begun
@@ -83,7 +96,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Payments != nil && cfg.WebhookSecret == "" {
 		return nil, errors.New("httpd: Payments needs Config.WebhookSecret to verify webhooks")
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Log, reqLog: sampledRequestLog(deps.Log), tokens: newTokens(cfg)}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log, reqLog: sampledRequestLog(deps.Log), tokens: newTokens(cfg),
+		obs: deps.Observer}
+	if s.obs == nil {
+		s.obs = nopObserver{}
+	}
+	if deps.Metrics != nil {
+		s.scrape = fasthttpadaptor.NewFastHTTPHandler(deps.Metrics)
+	}
 	if cfg.WebhookSecret != "" {
 		hooks, err := newWebhookVerifier(cfg.WebhookSecret)
 		if err != nil {
@@ -95,14 +115,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.router.RedirectTrailingSlash = false
 	s.router.RedirectFixedPath = false
 	s.router.HandleMethodNotAllowed = true
-	s.router.NotFound = s.wrap("not_found", func(*call) error { return errRouteNotFound })
-	s.router.MethodNotAllowed = s.wrap("method_not_allowed", func(*call) error { return errMethodNotAllowed })
+	s.router.NotFound = s.wrap(routeNotFound, func(*call) error { return errRouteNotFound })
+	s.router.MethodNotAllowed = s.wrap(routeMethodNotAllowed, func(*call) error { return errMethodNotAllowed })
 	s.registerOps()
 	s.registerAuth()
 	s.registerProducts()
 	s.registerOrders()
 	s.registerWebhooks()
 	s.registerDeadLetters()
+	s.registerActors()
 	s.registerDocs()
 	s.http = &fasthttp.Server{
 		Handler:               s.route,
@@ -182,20 +203,23 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 }
 
 // wrap is the middleware chain every route shares: request id, deadline,
-// panic recovery, error → problem, one log line.
+// panic recovery, error → problem, one log line, one observation.
 func (s *Server) wrap(route string, h handler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		start := time.Now()
 		c := &call{ctx: ctx, requestID: requestID(ctx), route: route, srv: s}
 		ctx.Response.Header.Set(headerRequestID, c.requestID)
 		var cancel context.CancelFunc
-		c.context, cancel = context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+		// The request id travels with the work the request causes (actor
+		// messages, group-commit logs).
+		c.context, cancel = context.WithTimeout(engine.WithRequestID(context.Background(), c.requestID), s.cfg.RequestTimeout)
 		defer cancel()
 		err := s.run(c, h)
 		if err != nil {
 			writeProblem(ctx, err, c.requestID)
 		}
 		s.logRequest(c, err, start)
+		s.obs.Request(route, methodLabel(ctx.Method()), ctx.Response.StatusCode(), time.Since(start))
 	}
 }
 
@@ -262,6 +286,8 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	s.log.Info().Int("status", ctx.Response.StatusCode()).Str("request_id", id).
 		Str("error", err.Error()).Msg("request rejected by transport")
+	// fasthttp keeps no start time for a request it could not read: took 0.
+	s.obs.Request(routeTransport, methodLabel(ctx.Method()), ctx.Response.StatusCode(), 0)
 }
 
 // requestID takes a sane client-supplied X-Request-ID or makes a new one.

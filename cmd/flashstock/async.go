@@ -109,7 +109,8 @@ func newMailSender(c config, log zerolog.Logger) (actors.MailSender, func(error)
 
 // newTaskRunner builds the scheduled tasks and their runner: expiry cancels
 // through orders, the job lock is Redis's when configured.
-func newTaskRunner(c config, d *deps, orders actors.OrderTransitioner, gauges *actors.GaugeBoard, log zerolog.Logger) (*actors.TaskRunner, error) {
+func newTaskRunner(c config, d *deps, orders actors.OrderTransitioner, gauges *actors.GaugeBoard, obs actors.Observer,
+	log zerolog.Logger) (*actors.TaskRunner, error) {
 	tasks, err := actors.NewTasks(d.store, orders, gauges, c.tasksConfig())
 	if err != nil {
 		return nil, err
@@ -118,7 +119,9 @@ func newTaskRunner(c config, d *deps, orders actors.OrderTransitioner, gauges *a
 	if d.redis != nil {
 		locks = d.redis
 	}
-	return actors.NewTaskRunner(tasks, d.store, locks, c.runnerConfig(), log)
+	rc := c.runnerConfig()
+	rc.Observer = obs
+	return actors.NewTaskRunner(tasks, d.store, locks, rc, log)
 }
 
 // storeTransitioner moves orders in the database only: the CLI's way to

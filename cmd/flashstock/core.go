@@ -35,7 +35,7 @@ type core struct {
 
 // startCore starts the actors over the store and the repair loop, which
 // returns units left held by a crash (at once, then periodically).
-func startCore(c config, d *deps, log zerolog.Logger) (*core, error) {
+func startCore(c config, d *deps, obs actors.Observer, log zerolog.Logger) (*core, error) {
 	// hollywood logs through the default slog logger: route it into ours.
 	slog.SetDefault(slog.New(zerolog.NewSlogHandler(log.With().Str("component", "hollywood").Logger())))
 	system, err := actor.NewEngine(actor.NewEngineConfig())
@@ -45,10 +45,12 @@ func startCore(c config, d *deps, log zerolog.Logger) (*core, error) {
 	store := d.store
 	k := &core{system: system, gauges: &actors.GaugeBoard{}, repairDone: make(chan struct{})}
 	// The recorder first, so that it sees every undeliverable message.
-	if k.recorder, err = actors.StartDeadLetterRecorder(system, store, log); err != nil {
+	if k.recorder, err = actors.StartDeadLetterRecorder(system, store, obs, log); err != nil {
 		return nil, err
 	}
-	if k.inv, err = actors.NewInventory(system, store, c.actorsConfig(), log); err != nil {
+	ac := c.actorsConfig()
+	ac.Observer = obs
+	if k.inv, err = actors.NewInventory(system, store, ac, log); err != nil {
 		return nil, err
 	}
 	if k.orders, err = actors.NewOrders(k.inv, store, log); err != nil {
@@ -62,11 +64,11 @@ func startCore(c config, d *deps, log zerolog.Logger) (*core, error) {
 		return nil, err
 	}
 	mc := c.mailerConfig()
-	mc.Permanent = permanent
+	mc.Permanent, mc.Observer = permanent, obs
 	if k.mailer, err = actors.StartMailer(system, store, sender, mc, log); err != nil {
 		return nil, err
 	}
-	runner, err := newTaskRunner(c, d, k.orders, k.gauges, log)
+	runner, err := newTaskRunner(c, d, k.orders, k.gauges, obs, log)
 	if err != nil {
 		return nil, err
 	}

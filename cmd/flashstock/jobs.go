@@ -144,7 +144,7 @@ func openCLI(ctx context.Context, e env, c *config) (*cliDeps, error) {
 		}
 	}
 	log := newLogger(e.stderr, c.LogLevel).Level(max(zerolog.WarnLevel, mustLevel(c.LogLevel)))
-	runner, err := newTaskRunner(*c, d, storeTransitioner{store: store}, &actors.GaugeBoard{}, log)
+	runner, err := newTaskRunner(*c, d, storeTransitioner{store: store}, &actors.GaugeBoard{}, nil, log)
 	if err == nil {
 		var dl *actors.DeadLetters
 		if dl, err = actors.NewDeadLetters(store, runner, false, log); err == nil {

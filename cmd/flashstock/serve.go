@@ -44,10 +44,15 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		}
 	}
 	secretFrom := resolveWebhookSecret(&c, log)
-	k, err := startCore(c, d, log)
+	obs, err := newObservability()
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	k, err := startCore(c, d, obs.metrics, log)
 	if err != nil {
 		return err
 	}
+	obs.core.Store(k)
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 		defer cancel()
@@ -58,7 +63,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if c.webhookGenerated {
 		printWebhookSecret(e.stdout, c.WebhookSecret, secretFrom)
 	}
-	return serveHTTP(ctx, e, c, d, k, log, demo)
+	return serveHTTP(ctx, e, c, d, k, obs, log, demo)
 }
 
 // printWebhookSecret tells a developer the dev webhook secret (never
@@ -125,9 +130,9 @@ func (d *deps) close() {
 	d.store.Close()
 }
 
-func newServer(c config, d *deps, k *core, log zerolog.Logger) (*httpd.Server, error) {
+func newServer(c config, d *deps, k *core, obs *observability, log zerolog.Logger) (*httpd.Server, error) {
 	hd := httpd.Deps{Users: d.store, Products: catalogue{Store: d.store, inv: k.inv}, Orders: k.orders,
-		Payments: k.payments, DeadLetters: k.deadLetters,
+		Payments: k.payments, DeadLetters: k.deadLetters, Actors: k, Observer: obs.metrics, Metrics: obs.handler(),
 		Idempotency: d.store, Log: log, Checks: map[string]httpd.Pinger{"postgres": d.store},
 		OrderLimiter: d.limiter("orders", c.RateOrders), AuthLimiter: d.limiter("auth", c.RateAuth)}
 	if d.redis != nil {
@@ -152,11 +157,12 @@ func (d *deps) limiter(name string, r engine.Rate) httpd.RateLimiter {
 
 // serveHTTP listens, serves until ctx ends, then drains within the
 // shutdown timeout.
-func serveHTTP(ctx context.Context, e env, c config, d *deps, k *core, log zerolog.Logger, demo *demoAccount) error {
-	srv, err := newServer(c, d, k, log)
+func serveHTTP(ctx context.Context, e env, c config, d *deps, k *core, obs *observability, log zerolog.Logger, demo *demoAccount) error {
+	srv, err := newServer(c, d, k, obs, log)
 	if err != nil {
 		return err
 	}
+	obs.server.Store(srv)
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

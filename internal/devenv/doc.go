@@ -1,7 +1,12 @@
 // Package devenv starts local PostgreSQL and Redis servers as child
 // processes of the calling program: persistent ones (data kept in a directory
 // such as the repository's git-ignored .data/) for `make run`, and throwaway
-// ones (temporary directory, durability off) for `make test`.
+// ones (temporary directory, durability off) for `make test`; and a
+// throwaway Prometheus, for the tests of the monitoring files.
+//
+// A program it needs and does not find (redis-server, prometheus and
+// promtool) it installs from Debian's packages with apt-get when running as
+// root, and otherwise says what to install.
 //
 // A server runs in its own process group, so a terminal Ctrl-C reaches only
 // the caller, which stops the server itself with Stop; and it carries a

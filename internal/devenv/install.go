@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -22,12 +23,17 @@ const (
 	lockPollInterval = 200 * time.Millisecond
 )
 
-// redisServerDirs are searched after PATH: some accounts' PATH lacks sbin.
-var redisServerDirs = []string{"/usr/bin", "/usr/sbin", "/usr/local/bin"}
+// programDirs are searched after PATH: some accounts' PATH lacks sbin.
+var programDirs = []string{"/usr/bin", "/usr/sbin", "/usr/local/bin"}
 
 // ErrRedisMissing reports that redis-server is not installed and cannot be
 // installed by us.
 var ErrRedisMissing = errors.New("redis-server is not installed")
+
+// redisPackage provides redis-server.
+var redisPackage = debianPackage{name: "redis-server", programs: []string{"redis-server"}, missing: ErrRedisMissing,
+	hint: "install it with `sudo apt-get install -y redis-server`, " +
+		"or point FLASHSTOCK_REDIS_URL (FLASHSTOCK_TEST_REDIS_URL for tests) at a running server"}
 
 // EnsureRedisServer returns the path of redis-server. If it is missing and
 // we are root, it installs the Debian package redis-server with apt-get,
@@ -35,46 +41,82 @@ var ErrRedisMissing = errors.New("redis-server is not installed")
 // If it is missing and we are not root, the error wraps ErrRedisMissing and
 // says what to install.
 func EnsureRedisServer(ctx context.Context, log io.Writer) (string, error) {
-	if path, ok := findRedisServer(); ok {
-		return path, nil
-	}
-	if os.Geteuid() != 0 {
-		return "", fmt.Errorf("devenv: %w; install it with `sudo apt-get install -y redis-server`, "+
-			"or point FLASHSTOCK_REDIS_URL (FLASHSTOCK_TEST_REDIS_URL for tests) at a running server", ErrRedisMissing)
-	}
-	unlock, err := lockFile(ctx, aptLockPath)
+	paths, err := ensurePackage(ctx, log, redisPackage)
 	if err != nil {
 		return "", err
 	}
+	return paths[0], nil
+}
+
+// debianPackage is a Debian package that provides programs we run.
+type debianPackage struct {
+	name     string   // for apt-get install
+	programs []string // every program we need from it
+	missing  error    // wrapped by the error when the programs cannot be had
+	hint     string   // what a user who is not root should do instead
+}
+
+// ensurePackage returns the paths of pkg's programs, in the order of
+// pkg.programs. If one is missing and we are root, it installs the package
+// with apt-get (update first), writing a progress line and apt-get's output
+// to log (nil = discard); concurrent installs of ours are serialized by
+// aptLockPath. If one is missing and we are not root, the error wraps
+// pkg.missing and carries pkg.hint.
+func ensurePackage(ctx context.Context, log io.Writer, pkg debianPackage) ([]string, error) {
+	if paths, ok := findPrograms(pkg.programs); ok {
+		return paths, nil
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("devenv: %w; %s", pkg.missing, pkg.hint)
+	}
+	unlock, err := lockFile(ctx, aptLockPath)
+	if err != nil {
+		return nil, err
+	}
 	defer unlock()
-	if path, ok := findRedisServer(); ok { // installed while we waited
-		return path, nil
+	if paths, ok := findPrograms(pkg.programs); ok { // installed while we waited
+		return paths, nil
 	}
 	sink := newLogSink(log)
-	fmt.Fprintln(sink, "devenv: redis-server not found; installing it with apt-get (once, may take a minute)")
+	fmt.Fprintf(sink, "devenv: %s not found; installing the package %s with apt-get (once, may take a minute)\n",
+		strings.Join(pkg.programs, " or "), pkg.name)
 	ctx, cancel := context.WithTimeout(ctx, aptTimeout)
 	defer cancel()
 	if err := aptGet(ctx, sink, "update"); err != nil {
-		return "", err
+		return nil, err
 	}
 	// The package's postinst may fail to start a service (no init system
-	// here); that is fine as long as the binary is there afterwards.
-	installErr := aptGet(ctx, sink, "install", "-y", "--no-install-recommends", "redis-server")
-	if path, ok := findRedisServer(); ok {
-		return path, nil
+	// here); that is fine as long as the programs are there afterwards.
+	installErr := aptGet(ctx, sink, "install", "-y", "--no-install-recommends", pkg.name)
+	if paths, ok := findPrograms(pkg.programs); ok {
+		return paths, nil
 	}
 	if installErr == nil {
-		return "", fmt.Errorf("devenv: %w even after apt-get install", ErrRedisMissing)
+		return nil, fmt.Errorf("devenv: %w even after apt-get install %s", pkg.missing, pkg.name)
 	}
-	return "", fmt.Errorf("devenv: %w: %w", ErrRedisMissing, installErr)
+	return nil, fmt.Errorf("devenv: %w: %w", pkg.missing, installErr)
 }
 
-func findRedisServer() (string, bool) {
-	if path, err := exec.LookPath("redis-server"); err == nil {
+// findPrograms returns the path of every named program, or false if one
+// is missing.
+func findPrograms(names []string) ([]string, bool) {
+	paths := make([]string, len(names))
+	for i, name := range names {
+		path, ok := findProgram(name)
+		if !ok {
+			return nil, false
+		}
+		paths[i] = path
+	}
+	return paths, true
+}
+
+func findProgram(name string) (string, bool) {
+	if path, err := exec.LookPath(name); err == nil {
 		return path, true
 	}
-	for _, dir := range redisServerDirs {
-		path := filepath.Join(dir, "redis-server")
+	for _, dir := range programDirs {
+		path := filepath.Join(dir, name)
 		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
 			return path, true
 		}

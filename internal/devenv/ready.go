@@ -41,7 +41,7 @@ func waitReady(ctx context.Context, p *process, log *logSink, probe func(context
 		select {
 		case <-p.done:
 			tail := log.Tail()
-			if strings.Contains(tail, "Address already in use") {
+			if strings.Contains(strings.ToLower(tail), "address already in use") { // PostgreSQL and Redis capitalize it, Go does not
 				return fmt.Errorf("devenv: %s exited: %w (%v); last output:\n%s", p.name, errPortTaken, p.err, tail)
 			}
 			return fmt.Errorf("devenv: %s exited before accepting connections (%v); last output:\n%s", p.name, p.err, tail)

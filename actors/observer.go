@@ -1,0 +1,68 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/flashstock/flashstock/engine"
+)
+
+// Observer receives what the actors do, for metrics (internal/metrics
+// implements it; cmd wires it). Its methods are called on hot paths: they
+// must be cheap, never block, and be safe for concurrent use.
+type Observer interface {
+	// CommitDone: one group commit of ops operations took took (err nil
+	// when it committed).
+	CommitDone(ops int, took time.Duration, err error)
+	// OrderStatus: an order moved into o.Status after its creation.
+	OrderStatus(o engine.Order)
+	// PaymentOutcome: a payment webhook event was handled.
+	PaymentOutcome(outcome engine.PaymentOutcome)
+	// TaskRun: a scheduled task run ended with result (TaskResult…).
+	TaskRun(task, result string, took time.Duration)
+	// MailAttempt: one delivery attempt ended with result (MailResult…).
+	MailAttempt(result string)
+	// DeadLetter: a dead letter was recorded.
+	DeadLetter(source engine.DeadLetterSource)
+	// LockAttempt: an attempt to take a lock ended with result (LockResult…).
+	LockAttempt(lock, result string)
+}
+
+// Results passed to an Observer.
+const (
+	TaskResultDone    = "done"    // the run succeeded
+	TaskResultFailed  = "failed"  // it failed and was not dead-lettered (stopped; claimed again later)
+	TaskResultDead    = "dead"    // it failed every try and was dead-lettered
+	TaskResultSkipped = "skipped" // done already or running elsewhere
+	MailResultSent    = "sent"
+	MailResultRetry   = "retry"
+	MailResultDead    = "dead"
+	LockResultOK      = "acquired"
+	LockResultTaken   = "taken"
+	LockResultError   = "error"
+)
+
+// NopObserver observes nothing.
+type NopObserver struct{}
+
+var _ Observer = NopObserver{}
+
+// CommitDone does nothing.
+func (NopObserver) CommitDone(int, time.Duration, error) {}
+
+// OrderStatus does nothing.
+func (NopObserver) OrderStatus(engine.Order) {}
+
+// PaymentOutcome does nothing.
+func (NopObserver) PaymentOutcome(engine.PaymentOutcome) {}
+
+// TaskRun does nothing.
+func (NopObserver) TaskRun(string, string, time.Duration) {}
+
+// MailAttempt does nothing.
+func (NopObserver) MailAttempt(string) {}
+
+// DeadLetter does nothing.
+func (NopObserver) DeadLetter(engine.DeadLetterSource) {}
+
+// LockAttempt does nothing.
+func (NopObserver) LockAttempt(string, string) {}

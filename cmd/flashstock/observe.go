@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/flashstock/flashstock/engine"
+	"github.com/flashstock/flashstock/httpd"
+	"github.com/flashstock/flashstock/internal/metrics"
+)
+
+// hottestSKUsShown is how many SKU actors GET /admin/actors lists.
+const hottestSKUsShown = 10
+
+// observability is the process's metrics registry, the metrics the
+// adapters update, and what the scrape-time gauges read.
+type observability struct {
+	reg     *prometheus.Registry
+	metrics *metrics.Metrics
+	core    atomic.Pointer[core]
+	server  atomic.Pointer[httpd.Server]
+}
+
+// newObservability registers every metric on a fresh registry (no global
+// state: tests run several servers in one process).
+func newObservability() (*observability, error) {
+	o := &observability{reg: prometheus.NewRegistry()}
+	m, err := metrics.New(o.reg, o.snapshot)
+	if err != nil {
+		return nil, err
+	}
+	o.metrics = m
+	return o, nil
+}
+
+// handler serves the registry in the Prometheus exposition format.
+func (o *observability) handler() http.Handler {
+	return promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// snapshot reads the gauges at scrape time.
+func (o *observability) snapshot() metrics.Snapshot {
+	var s metrics.Snapshot
+	if srv := o.server.Load(); srv != nil {
+		s.RateLimitFailOpens = srv.RateLimitFailOpens()
+	}
+	k := o.core.Load()
+	if k == nil {
+		return s
+	}
+	st, _ := k.ActorStats(context.Background())
+	s.LiveActors, s.Inflight, s.Restarts = map[string]int{}, map[string]int64{}, map[string]uint64{}
+	for _, kind := range st.Kinds {
+		s.LiveActors[kind.Kind], s.Inflight[kind.Kind], s.Restarts[kind.Kind] = kind.Live, kind.Inflight, kind.Restarts
+	}
+	g, _ := k.gauges.Load()
+	s.PendingOrders, s.LowStockProducts, s.DeadLettersWaiting, s.OutboxPending = g.PendingOrders, g.LowStockProducts, g.DeadLetters, g.OutboxPending
+	return s
+}
+
+// ActorStats describes the running actors (httpd's Actors port).
+func (k *core) ActorStats(context.Context) (engine.ActorStats, error) {
+	s := k.inv.Stats()
+	return engine.ActorStats{
+		Kinds: []engine.ActorKindStats{
+			{Kind: "sku", Live: s.LiveActors, Inflight: s.Inflight, Restarts: s.Crashes},
+			{Kind: "mailer", Live: 1},
+			{Kind: "scheduler", Live: 1},
+			{Kind: "deadletters", Live: 1},
+		},
+		HottestSKUs: k.inv.Hottest(hottestSKUsShown),
+	}, nil
+}
