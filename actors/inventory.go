@@ -36,6 +36,7 @@ type Inventory struct {
 	inflight     atomic.Int64  // admitted requests not yet answered, all SKUs
 	incarnations atomic.Uint64 // makes every spawned actor id unique
 	crashes      atomic.Uint64 // SKU actor panics recovered, all time
+	messages     atomic.Uint64 // requests admitted, all time
 
 	stop      chan struct{} // closed by Close
 	loopDone  chan struct{} // closed when the passivation loop ends
@@ -163,6 +164,7 @@ func (inv *Inventory) admit(id engine.ID) (*skuEntry, error) {
 	}
 	e.inflight.Add(1)
 	e.requests.Add(1)
+	inv.messages.Add(1)
 	e.lastUsed = time.Now()
 	return e, nil
 }
@@ -224,11 +226,12 @@ type Stats struct {
 	LiveActors int    // SKU actors currently spawned
 	Inflight   int64  // requests admitted and not yet answered
 	Crashes    uint64 // SKU actor panics recovered since start
+	Messages   uint64 // requests admitted (messages sent to SKU actors) since start
 }
 
 // Stats returns a snapshot of the inventory.
 func (inv *Inventory) Stats() Stats {
-	s := Stats{Inflight: inv.inflight.Load(), Crashes: inv.crashes.Load()}
+	s := Stats{Inflight: inv.inflight.Load(), Crashes: inv.crashes.Load(), Messages: inv.messages.Load()}
 	for _, sh := range inv.shards {
 		sh.mu.Lock()
 		s.LiveActors += len(sh.skus)

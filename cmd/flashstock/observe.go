@@ -57,6 +57,7 @@ func (o *observability) snapshot() metrics.Snapshot {
 	for _, kind := range st.Kinds {
 		s.LiveActors[kind.Kind], s.Inflight[kind.Kind], s.Restarts[kind.Kind] = kind.Live, kind.Inflight, kind.Restarts
 	}
+	s.Messages = map[string]uint64{"sku": k.inv.Stats().Messages}
 	g, _ := k.gauges.Load()
 	s.PendingOrders, s.LowStockProducts, s.DeadLettersWaiting, s.OutboxPending = g.PendingOrders, g.LowStockProducts, g.DeadLetters, g.OutboxPending
 	return s

@@ -86,12 +86,15 @@ func TestSnapshotReadAtScrape(t *testing.T) {
 	_, reg := newMetrics(t, func() metrics.Snapshot {
 		calls++
 		return metrics.Snapshot{LiveActors: map[string]int{"sku": 3}, Inflight: map[string]int64{"sku": 2},
-			Restarts: map[string]uint64{"sku": 1}, PendingOrders: 7, LowStockProducts: 2, DeadLettersWaiting: 4, OutboxPending: 5}
+			Restarts: map[string]uint64{"sku": 1}, Messages: map[string]uint64{"sku": 42}, PendingOrders: 7, LowStockProducts: 2, DeadLettersWaiting: 4, OutboxPending: 5}
 	})
 	want := `
 # HELP flashstock_active_orders Orders waiting for payment (pending).
 # TYPE flashstock_active_orders gauge
 flashstock_active_orders 7
+# HELP flashstock_actor_messages_total Requests (messages) sent to actors, by kind.
+# TYPE flashstock_actor_messages_total counter
+flashstock_actor_messages_total{kind="sku"} 42
 # HELP flashstock_actors_live Live actors by kind.
 # TYPE flashstock_actors_live gauge
 flashstock_actors_live{kind="sku"} 3
@@ -102,7 +105,7 @@ flashstock_dead_letters_waiting 4
 # TYPE flashstock_outbox_pending gauge
 flashstock_outbox_pending 5
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "flashstock_active_orders", "flashstock_actors_live",
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "flashstock_active_orders", "flashstock_actor_messages_total", "flashstock_actors_live",
 		"flashstock_dead_letters_waiting", "flashstock_outbox_pending"); err != nil {
 		t.Error(err)
 	}

@@ -9,6 +9,7 @@ type Snapshot struct {
 	LiveActors         map[string]int    // by kind: sku, mailer, scheduler, deadletters
 	Inflight           map[string]int64  // requests in flight by actor kind
 	Restarts           map[string]uint64 // recovered actor crashes by kind, since start
+	Messages           map[string]uint64 // requests (messages) handled by actor kind, since start
 	PendingOrders      int64             // orders waiting for payment (refresh_gauges)
 	LowStockProducts   int64             // active products at or under their threshold (refresh_gauges)
 	DeadLettersWaiting int64             // dead letters in status dead (refresh_gauges)
@@ -20,6 +21,7 @@ var (
 	descLive       = prometheus.NewDesc(namespace+"_actors_live", "Live actors by kind.", []string{"kind"}, nil)
 	descInflight   = prometheus.NewDesc(namespace+"_actor_inflight", "Requests in flight by actor kind (admitted, not yet answered).", []string{"kind"}, nil)
 	descRestarts   = prometheus.NewDesc(namespace+"_actor_restarts_total", "Actor crashes recovered (state reloaded), by kind.", []string{"kind"}, nil)
+	descMessages   = prometheus.NewDesc(namespace+"_actor_messages_total", "Requests (messages) sent to actors, by kind.", []string{"kind"}, nil)
 	descPending    = prometheus.NewDesc(namespace+"_active_orders", "Orders waiting for payment (pending).", nil, nil)
 	descLowStock   = prometheus.NewDesc(namespace+"_low_stock_products", "Active products at or under their low-stock threshold.", nil, nil)
 	descDeadWait   = prometheus.NewDesc(namespace+"_dead_letters_waiting", "Dead letters waiting for an operator.", nil, nil)
@@ -39,7 +41,7 @@ func newSnapshotCollector(read func() Snapshot) prometheus.Collector {
 
 // Describe sends every descriptor.
 func (c snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLive, descInflight, descRestarts, descPending, descLowStock, descDeadWait, descOutbox, descRateFailOp} {
+	for _, d := range []*prometheus.Desc{descLive, descInflight, descRestarts, descMessages, descPending, descLowStock, descDeadWait, descOutbox, descRateFailOp} {
 		ch <- d
 	}
 }
@@ -55,6 +57,9 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for kind, n := range s.Restarts {
 		ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(n), kind)
+	}
+	for kind, n := range s.Messages {
+		ch <- prometheus.MustNewConstMetric(descMessages, prometheus.CounterValue, float64(n), kind)
 	}
 	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(s.PendingOrders))
 	ch <- prometheus.MustNewConstMetric(descLowStock, prometheus.GaugeValue, float64(s.LowStockProducts))
