@@ -127,3 +127,20 @@ func TestRegisteringTwiceFails(t *testing.T) {
 		t.Error("a second registration on the same registry succeeded")
 	}
 }
+
+// BenchmarkObserveOrder is what one order adds to the hot path: its request
+// and its placement (commits are shared by a batch).
+func BenchmarkObserveOrder(b *testing.B) {
+	m, err := metrics.New(prometheus.NewRegistry(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	total := engine.Money{Amount: 1250, Currency: "USD"}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.Request("/orders/", "POST", 201, time.Millisecond)
+			m.OrderPlaced(metrics.OrderCreated, time.Millisecond, total)
+		}
+	})
+}
