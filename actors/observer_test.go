@@ -1,7 +1,6 @@
 package actors_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/engine"
+	"github.com/flashstock/flashstock/internal/testenv"
 )
 
 // countingObserver records what it is told. Guarded by mu.
@@ -40,31 +40,13 @@ func (s *failingStore) CommitStockBatch(context.Context, engine.StockBatch) (eng
 	return engine.StockBatchResult{}, errors.New("disk on fire")
 }
 
-// syncBuffer is a bytes.Buffer safe for the actor and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A commit is observed, and a failed one is logged with the request ids of
 // the orders it carried.
 func TestCommitObservedAndLoggedWithRequestIDs(t *testing.T) {
 	t.Parallel()
 	p := testProduct(t, 10)
 	obs := &countingObserver{}
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	system, err := actor.NewEngine(actor.NewEngineConfig())
 	if err != nil {
 		t.Fatal(err)

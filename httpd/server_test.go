@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -13,25 +12,11 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/flashstock/flashstock/engine"
+	"github.com/flashstock/flashstock/internal/testenv"
 )
 
 // lockedBuffer collects log output written from server goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = testenv.SyncBuffer
 
 type pingerFunc func(context.Context) error
 
