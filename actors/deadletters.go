@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -138,14 +139,34 @@ type DeadLetters struct {
 	// otherwise RetryDeadLetter waits for the run (the CLI).
 	background bool
 	log        zerolog.Logger
+
+	bgCtx    context.Context // ends at Close
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup // background task retries
+	bgSlots  chan struct{}  // bounds the background retries running at once
 }
+
+// backgroundRetriesMax bounds the task retries the server runs at once.
+const backgroundRetriesMax = 4
 
 // NewDeadLetters builds the service; runner may be nil.
 func NewDeadLetters(store DeadLetterStore, runner *TaskRunner, background bool, log zerolog.Logger) (*DeadLetters, error) {
 	if store == nil {
 		return nil, errors.New("actors: NewDeadLetters needs a store")
 	}
-	return &DeadLetters{store: store, runner: runner, background: background, log: log}, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	return &DeadLetters{store: store, runner: runner, background: background, log: log,
+		bgCtx: ctx, bgCancel: cancel, bgSlots: make(chan struct{}, backgroundRetriesMax)}, nil
+}
+
+// Close cancels the background task retries and waits for them until ctx
+// ends (a cancelled run is recorded failed and can be retried again).
+func (d *DeadLetters) Close(ctx context.Context) error {
+	d.bgCancel()
+	if err := waitGroupCtx(ctx, &d.bg); err != nil {
+		return fmt.Errorf("actors: stopping dead-letter retries: %w", err)
+	}
+	return nil
 }
 
 // DeadLetters returns one page, newest first.
@@ -184,11 +205,17 @@ func (d *DeadLetters) RetryDeadLetter(ctx context.Context, id engine.ID, by stri
 		return err
 	}
 	if d.background {
-		go func() {
-			if err := run(context.Background()); err != nil && !errors.Is(err, ErrRunSkipped) {
+		d.bg.Go(func() {
+			select {
+			case d.bgSlots <- struct{}{}:
+				defer func() { <-d.bgSlots }()
+			case <-d.bgCtx.Done():
+				return
+			}
+			if err := run(d.bgCtx); err != nil && !errors.Is(err, ErrRunSkipped) {
 				d.log.Warn().Err(err).Str("dead_letter_id", id.String()).Msg("retried task failed again")
 			}
-		}()
+		})
 		return dl, nil
 	}
 	if err := run(ctx); err != nil && !errors.Is(err, ErrRunSkipped) {

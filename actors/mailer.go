@@ -67,7 +67,7 @@ type MailerConfig struct {
 const (
 	MailPollIntervalDefault = time.Second
 	MailBatchMaxDefault     = 20
-	MailLeaseDefault        = 5 * time.Minute
+	MailLeaseDefault        = 10 * time.Minute
 	MailAttemptsMaxDefault  = 8
 	MailBackoffBaseDefault  = 5 * time.Second
 	MailBackoffMaxDefault   = 30 * time.Minute
@@ -100,8 +100,10 @@ func (c MailerConfig) Validate() error {
 	if c.AttemptsMax < 1 || c.AttemptsMax > 100 {
 		errs = append(errs, errors.New("attempts: must be between 1 and 100"))
 	}
-	if time.Duration(c.BatchMax)*c.SendTimeout > c.Lease {
-		errs = append(errs, fmt.Errorf("lease %s must cover a batch of %d sends of up to %s", c.Lease, c.BatchMax, c.SendTimeout))
+	// Each mail of a batch takes up to a send and a record (each bounded by
+	// SendTimeout); past the lease another node may claim and send it too.
+	if 2*time.Duration(c.BatchMax)*c.SendTimeout > c.Lease {
+		errs = append(errs, fmt.Errorf("lease %s must cover a batch of %d sends and records of up to %s each", c.Lease, c.BatchMax, c.SendTimeout))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("mailer config: %w", err)
@@ -124,8 +126,9 @@ type mailerStats struct {
 // mailTick asks the mailer to look at the outbox.
 type mailTick struct{}
 
-// mailerStop ends the running drain and starts no other.
-type mailerStop struct{}
+// mailerStop ends the running drain and starts no other; ack is closed
+// once done.
+type mailerStop struct{ ack chan<- struct{} }
 
 // drainDone says a drain ended; full is true when it claimed a full batch
 // (more may be due).
@@ -165,20 +168,30 @@ func (m *Mailer) Stats() MailerStats {
 // not sent stay in the outbox for the next start or another node. Call it
 // once.
 func (m *Mailer) Stop(ctx context.Context) error {
-	if err := stopWorker(ctx, m.system, m.pid, m.repeat, mailerStop{}, &m.done); err != nil {
+	stop := func(ack chan<- struct{}) any { return mailerStop{ack: ack} }
+	if err := stopWorker(ctx, m.system, m.pid, m.repeat, stop, &m.done); err != nil {
 		return fmt.Errorf("actors: stopping the mailer: %w", err)
 	}
 	return nil
 }
 
 // stopWorker stops an actor that runs its work on goroutines (the mailer,
-// the scheduler): no more ticks, then stop tells it to cancel its work and
-// start no more, then the goroutines are waited for, and only then is the
-// actor stopped, so that their last messages find it alive (a message to a
-// stopped actor is a dead letter). Everything waits until ctx ends.
-func stopWorker(ctx context.Context, system *actor.Engine, pid *actor.PID, repeat actor.SendRepeater, stop any, work *sync.WaitGroup) error {
+// the scheduler): no more ticks; then the message stop makes returns tells
+// it to cancel its work and start no more, and the actor closes ack once it
+// has (so every goroutine it started is counted in work by then); then
+// work is waited for, and only then is the actor stopped, so that the
+// goroutines' last messages find it alive (a message to a stopped actor is
+// a dead letter). Everything waits until ctx ends.
+func stopWorker(ctx context.Context, system *actor.Engine, pid *actor.PID, repeat actor.SendRepeater,
+	stop func(ack chan<- struct{}) any, work *sync.WaitGroup) error {
 	repeat.Stop()
-	system.Send(pid, stop)
+	ack := make(chan struct{})
+	system.Send(pid, stop(ack))
+	select {
+	case <-ack:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	if err := waitGroupCtx(ctx, work); err != nil {
 		return err
 	}
@@ -227,11 +240,19 @@ func (a *mailerActor) Receive(c *actor.Context) {
 			a.again = false
 			a.startDrain(c)
 		}
-	case mailerStop, actor.Stopped:
-		a.stopped = true
-		if a.cancel != nil {
-			a.cancel()
-		}
+	case mailerStop:
+		a.stop()
+		close(msg.ack)
+	case actor.Stopped:
+		a.stop()
+	}
+}
+
+// stop cancels the running drain and starts no other.
+func (a *mailerActor) stop() {
+	a.stopped = true
+	if a.cancel != nil {
+		a.cancel()
 	}
 }
 

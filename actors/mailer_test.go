@@ -28,7 +28,7 @@ func fastMailerConfig() actors.MailerConfig {
 	return actors.MailerConfig{
 		PollInterval: 10 * time.Millisecond,
 		BatchMax:     10,
-		Lease:        time.Minute,
+		Lease:        2 * time.Minute,
 		AttemptsMax:  3,
 		Backoff:      engine.Backoff{Base: time.Millisecond, Max: 5 * time.Millisecond},
 		SendTimeout:  5 * time.Second,
@@ -311,11 +311,11 @@ func TestMailerConfigValidate(t *testing.T) {
 		t.Errorf("test config = %v", err)
 	}
 	for name, c := range map[string]actors.MailerConfig{
-		"lease shorter than a batch of sends": {BatchMax: 10, SendTimeout: time.Second, Lease: 9 * time.Second},
-		"batch":                               {BatchMax: 1001},
-		"attempts":                            {AttemptsMax: 101},
-		"negative poll":                       {PollInterval: -time.Second},
-		"backoff max under base":              {Backoff: engine.Backoff{Base: time.Second, Max: time.Millisecond}},
+		"lease shorter than a batch of sends and records": {BatchMax: 10, SendTimeout: time.Second, Lease: 19 * time.Second},
+		"batch":                  {BatchMax: 1001},
+		"attempts":               {AttemptsMax: 101},
+		"negative poll":          {PollInterval: -time.Second},
+		"backoff max under base": {Backoff: engine.Backoff{Base: time.Second, Max: time.Millisecond}},
 	} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: Validate accepted %+v", name, c)

@@ -138,4 +138,7 @@ type TaskStore interface {
 	EnqueueMails(ctx context.Context, mails []engine.Mail, now time.Time) (int, error)
 	// Gauges counts what the gauges show.
 	Gauges(ctx context.Context) (engine.Gauges, error)
+	// PruneHistory deletes up to max finished records of each kind older
+	// than before says, and counts them.
+	PruneHistory(ctx context.Context, before engine.PruneBefore, max int) (engine.PruneCounts, error)
 }

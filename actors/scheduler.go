@@ -25,6 +25,9 @@ type Task struct {
 	// (JSON-encodable) of what it did. It must be safe to run again for the
 	// same slot after a failure: a run that fails is retried.
 	Run func(ctx context.Context, slot time.Time) (any, error)
+	// PerNode tasks run on every node for every slot (their run key names
+	// the node): they refresh something held in the node's memory.
+	PerNode bool
 }
 
 // JobLocks keeps nodes from starting the same run at once: a Redis lock
@@ -115,6 +118,15 @@ func (r *TaskRunner) Tasks() []Task {
 	return out
 }
 
+// runKey is the key of t's run for slot: per node for PerNode tasks.
+func (r *TaskRunner) runKey(t Task, slot time.Time) string {
+	key := engine.RunKey(t.Name, slot)
+	if t.PerNode {
+		key += "@" + r.cfg.Node
+	}
+	return key
+}
+
 // ErrRunSkipped is returned by Run when the key was not claimed: the run is
 // done already, or another node is running it.
 var ErrRunSkipped = errors.New("run skipped: done already or running elsewhere")
@@ -140,8 +152,12 @@ func (r *TaskRunner) Run(ctx context.Context, name, key string, slot time.Time) 
 		unlock, ok, err := r.locks.TryLock(ctx, "task:"+key, r.cfg.lease())
 		switch {
 		case err != nil:
+			// The lock only spares other nodes the attempt; the run record
+			// is what makes the run happen once. A Redis outage must not
+			// stop expiry and the rest: go on without the lock.
 			obs.LockAttempt("job", LockResultError)
-			return engine.TaskRun{}, fmt.Errorf("task %s: job lock: %w", key, err)
+			r.log.Warn().Err(err).Str("run_key", key).Msg("job lock unavailable; claiming the run without it")
+			return r.claimAndRun(ctx, t, key, slot)
 		case !ok:
 			obs.LockAttempt("job", LockResultTaken)
 			obs.TaskRun(name, TaskResultSkipped, 0)
@@ -285,8 +301,9 @@ const schedulerTickDefault = time.Second
 
 type schedTick struct{}
 
-// schedStop cancels the running runs and starts no other.
-type schedStop struct{}
+// schedStop cancels the running runs and starts no other; ack is closed
+// once done.
+type schedStop struct{ ack chan<- struct{} }
 
 type runDone struct{ task string }
 
@@ -312,7 +329,8 @@ func StartScheduler(system *actor.Engine, runner *TaskRunner, tick time.Duration
 // failed (without a dead letter) and claimed again at the next start or by
 // another node. Call it once.
 func (s *Scheduler) Stop(ctx context.Context) error {
-	if err := stopWorker(ctx, s.system, s.pid, s.repeat, schedStop{}, &s.done); err != nil {
+	stop := func(ack chan<- struct{}) any { return schedStop{ack: ack} }
+	if err := stopWorker(ctx, s.system, s.pid, s.repeat, stop, &s.done); err != nil {
 		return fmt.Errorf("actors: stopping the scheduler: %w", err)
 	}
 	return nil
@@ -340,11 +358,19 @@ func (a *schedulerActor) Receive(c *actor.Context) {
 		}
 	case runDone:
 		delete(a.running, m.task)
-	case schedStop, actor.Stopped:
-		a.stopped = true
-		if a.cancel != nil {
-			a.cancel()
-		}
+	case schedStop:
+		a.stop()
+		close(m.ack)
+	case actor.Stopped:
+		a.stop()
+	}
+}
+
+// stop cancels the running runs and starts no other.
+func (a *schedulerActor) stop() {
+	a.stopped = true
+	if a.cancel != nil {
+		a.cancel()
 	}
 }
 
@@ -363,7 +389,7 @@ func (a *schedulerActor) tick(c *actor.Context, now time.Time) {
 		a.s.done.Add(1)
 		go func() {
 			defer a.s.done.Done()
-			_, err := a.runner.Run(ctx, t.Name, engine.RunKey(t.Name, slot), slot)
+			_, err := a.runner.Run(ctx, t.Name, a.runner.runKey(t, slot), slot)
 			if err != nil && !errors.Is(err, ErrRunSkipped) && ctx.Err() == nil {
 				a.runner.log.Debug().Err(err).Str("task", t.Name).Msg("scheduled run did not succeed")
 			}

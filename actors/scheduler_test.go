@@ -239,6 +239,16 @@ func TestTaskRunnerJobLock(t *testing.T) {
 	if n := f.calls.Load(); n != 1 {
 		t.Errorf("task ran %d times, want only the locked run", n)
 	}
+
+	// Redis down: the run goes on without the lock, guarded by its record.
+	broken, runs := &fakeLocks{broken: true}, newMemRuns(nil)
+	r = newRunner(t, []actors.Task{f.task("tally")}, runs, broken, fastRunnerConfig())
+	if _, err := r.Run(testCtx(t), "tally", key, testSlot); err != nil {
+		t.Errorf("Run with the lock store down = %v, want the run done anyway", err)
+	}
+	if claims := runs.claimKeys(); !slices.Equal(claims, []string{key}) || f.calls.Load() != 2 {
+		t.Errorf("claims %v, %d calls; want the run claimed and run without the lock", claims, f.calls.Load())
+	}
 }
 
 func TestTaskRunnerRefusesUnknownAndDuplicateTasks(t *testing.T) {
@@ -367,6 +377,25 @@ func TestSchedulerRunsOncePerSlot(t *testing.T) {
 	}
 	if n := off.count(); n != 0 {
 		t.Errorf("the task switched off ran %d times", n)
+	}
+}
+
+// A per-node task runs under a run key naming the node, so that every node
+// runs each slot (another node's run of the slot does not skip it).
+func TestSchedulerPerNodeRunKey(t *testing.T) {
+	t.Parallel()
+	var log slotLog
+	runs := newMemRuns(nil)
+	runner := newRunner(t, []actors.Task{{Name: "local", Schedule: engine.Schedule{Every: time.Hour}, Run: log.run, PerNode: true}},
+		runs, nil, fastRunnerConfig())
+	s := startScheduler(t, runner)
+	waitFor(t, "the first run", func() bool { return log.count() >= 1 })
+	if err := s.Stop(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	slots, _ := log.snapshot()
+	if claims := runs.claimKeys(); len(slots) != 1 || !slices.Equal(claims, []string{engine.RunKey("local", slots[0]) + "@node-a"}) {
+		t.Errorf("claimed %v for slots %v, want the slot's key with @node-a", claims, slots)
 	}
 }
 

@@ -136,6 +136,14 @@ type fakeTaskStore struct {
 	DeadLettersSinceFunc     func(ctx context.Context, since time.Time) (int, error)
 	EnqueueMailsFunc         func(ctx context.Context, mails []engine.Mail, now time.Time) (int, error)
 	GaugesFunc               func(ctx context.Context) (engine.Gauges, error)
+	PruneHistoryFunc         func(ctx context.Context, before engine.PruneBefore, max int) (engine.PruneCounts, error)
+}
+
+func (s *fakeTaskStore) PruneHistory(ctx context.Context, before engine.PruneBefore, max int) (engine.PruneCounts, error) {
+	if s.PruneHistoryFunc == nil {
+		return engine.PruneCounts{}, errNotScripted
+	}
+	return s.PruneHistoryFunc(ctx, before, max)
 }
 
 func (s *fakeTaskStore) ExpiredOrders(ctx context.Context, now time.Time, max int) ([]engine.ID, error) {
@@ -199,6 +207,7 @@ func (s *fakeTaskStore) Gauges(ctx context.Context) (engine.Gauges, error) {
 type fakeLocks struct {
 	mu      sync.Mutex
 	refuse  bool
+	broken  bool // Redis down: every TryLock fails
 	held    map[string]bool
 	locked  []string // names taken, in order
 	unlocks int
@@ -210,6 +219,9 @@ func (l *fakeLocks) TryLock(ctx context.Context, name string, ttl time.Duration)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.broken {
+		return nil, false, fmt.Errorf("%w: redis down", engine.ErrUnavailable)
+	}
 	if l.refuse || l.held[name] {
 		return nil, false, nil
 	}

@@ -19,6 +19,7 @@ const (
 	TaskArchiveWebhooks = "archive_webhooks"  // archive old webhook events, delete very old ones
 	TaskDeadLetterAlert = "dead_letter_alert" // alert the admin when dead letters pile up
 	TaskRefreshGauges   = "refresh_gauges"    // recount what the gauges show
+	TaskPruneHistory    = "prune_history"     // delete old task runs, sent mails, retried dead letters
 )
 
 // DefaultSchedules are the tasks' schedules unless configured.
@@ -29,6 +30,7 @@ var DefaultSchedules = map[string]engine.Schedule{
 	TaskArchiveWebhooks: {Daily: true, At: 3 * time.Hour},
 	TaskDeadLetterAlert: {Every: 5 * time.Minute},
 	TaskRefreshGauges:   {Every: 15 * time.Second},
+	TaskPruneHistory:    {Daily: true, At: 3*time.Hour + 30*time.Minute},
 }
 
 // OrderTransitioner moves orders along the state machine; the expiry task
@@ -40,28 +42,36 @@ type OrderTransitioner interface {
 
 // TasksConfig configures the scheduled tasks. Zero fields take defaults.
 type TasksConfig struct {
-	Schedules             map[string]engine.Schedule // by task name; missing = DefaultSchedules
-	AdminEmail            string                     // where admin mails go (required)
-	ExpiryBatchMax        int                        // orders looked up per expiry round
-	ExpiryWorkers         int                        // orders cancelled at once
-	ArchiveAfter          time.Duration              // webhook events older than this are archived
-	DeleteAfter           time.Duration              // archived events older than this are deleted
-	ArchiveBatchMax       int                        // events moved per statement
-	LowStockBatchMax      int                        // products alerted per run
-	DeadLetterAlertMin    int                        // more dead letters than this in the window alert
-	DeadLetterAlertWindow time.Duration
+	Schedules              map[string]engine.Schedule // by task name; missing = DefaultSchedules
+	AdminEmail             string                     // where admin mails go (required)
+	ExpiryBatchMax         int                        // orders looked up per expiry round
+	ExpiryWorkers          int                        // orders cancelled at once
+	ArchiveAfter           time.Duration              // webhook events older than this are archived
+	DeleteAfter            time.Duration              // archived events older than this are deleted
+	ArchiveBatchMax        int                        // events moved per statement
+	LowStockBatchMax       int                        // products alerted per run
+	DeadLetterAlertMin     int                        // more dead letters than this in the window alert
+	DeadLetterAlertWindow  time.Duration
+	KeepTaskRuns           time.Duration // finished task runs are deleted after this
+	KeepSentMails          time.Duration // sent mails are deleted after this (their keys are forgotten)
+	KeepRetriedDeadLetters time.Duration // retried dead letters are deleted after this
+	PruneBatchMax          int           // records deleted per table per statement
 }
 
 // Task defaults.
 const (
-	ExpiryBatchMaxDefault        = 500
-	ExpiryWorkersDefault         = 4
-	ArchiveAfterDefault          = 90 * 24 * time.Hour
-	DeleteAfterDefault           = 365 * 24 * time.Hour
-	ArchiveBatchMaxDefault       = 10_000
-	LowStockBatchMaxDefault      = 1000
-	DeadLetterAlertMinDefault    = 5
-	DeadLetterAlertWindowDefault = time.Hour
+	ExpiryBatchMaxDefault         = 500
+	ExpiryWorkersDefault          = 4
+	ArchiveAfterDefault           = 90 * 24 * time.Hour
+	DeleteAfterDefault            = 365 * 24 * time.Hour
+	ArchiveBatchMaxDefault        = 10_000
+	LowStockBatchMaxDefault       = 1000
+	DeadLetterAlertMinDefault     = 5
+	DeadLetterAlertWindowDefault  = time.Hour
+	KeepTaskRunsDefault           = 7 * 24 * time.Hour
+	KeepSentMailsDefault          = 30 * 24 * time.Hour
+	KeepRetriedDeadLettersDefault = 90 * 24 * time.Hour
+	PruneBatchMaxDefault          = 10_000
 )
 
 func (c TasksConfig) withDefaults() TasksConfig {
@@ -73,6 +83,10 @@ func (c TasksConfig) withDefaults() TasksConfig {
 	orDefault(&c.ArchiveAfter, ArchiveAfterDefault)
 	orDefault(&c.DeleteAfter, DeleteAfterDefault)
 	orDefault(&c.DeadLetterAlertWindow, DeadLetterAlertWindowDefault)
+	orDefault(&c.KeepTaskRuns, KeepTaskRunsDefault)
+	orDefault(&c.KeepSentMails, KeepSentMailsDefault)
+	orDefault(&c.KeepRetriedDeadLetters, KeepRetriedDeadLettersDefault)
+	orDefault(&c.PruneBatchMax, PruneBatchMaxDefault)
 	return c
 }
 
@@ -93,6 +107,9 @@ func (c TasksConfig) Validate() error {
 	}
 	if c.ArchiveAfter <= 0 || c.DeleteAfter < c.ArchiveAfter {
 		errs = append(errs, errors.New("webhook retention: need 0 < archive after <= delete after"))
+	}
+	if c.KeepTaskRuns <= 0 || c.KeepSentMails <= 0 || c.KeepRetriedDeadLetters <= 0 || c.PruneBatchMax < 1 || c.PruneBatchMax > 10_000 {
+		errs = append(errs, errors.New("retention: keep durations must be positive, prune batch 1..10000"))
 	}
 	if c.ArchiveBatchMax < 1 || c.LowStockBatchMax < 1 || c.DeadLetterAlertMin < 0 || c.DeadLetterAlertWindow <= 0 {
 		errs = append(errs, errors.New("batch sizes and the dead-letter alert window must be positive"))
@@ -142,6 +159,7 @@ func NewTasks(store TaskStore, orders OrderTransitioner, gauges *GaugeBoard, cfg
 		TaskArchiveWebhooks: t.archiveWebhooks,
 		TaskDeadLetterAlert: t.deadLetterAlert,
 		TaskRefreshGauges:   t.refreshGauges,
+		TaskPruneHistory:    t.pruneHistory,
 	}
 	out := make([]Task, 0, len(runs))
 	for name, run := range runs {
@@ -149,7 +167,8 @@ func NewTasks(store TaskStore, orders OrderTransitioner, gauges *GaugeBoard, cfg
 		if !ok {
 			s = DefaultSchedules[name]
 		}
-		out = append(out, Task{Name: name, Schedule: s, Run: run})
+		// The gauges live in each node's memory: every node refreshes its own.
+		out = append(out, Task{Name: name, Schedule: s, Run: run, PerNode: name == TaskRefreshGauges})
 	}
 	return out, nil
 }
@@ -301,4 +320,25 @@ func (t tasks) refreshGauges(ctx context.Context, _ time.Time) (any, error) {
 	}
 	t.gauges.v.Store(&gaugeReading{g: g, at: time.Now()})
 	return g, nil
+}
+
+// pruneHistory deletes finished records past their retention, in rounds
+// of PruneBatchMax while any table still had a full round.
+func (t tasks) pruneHistory(ctx context.Context, _ time.Time) (any, error) {
+	now := time.Now().UTC()
+	before := engine.PruneBefore{TaskRuns: now.Add(-t.cfg.KeepTaskRuns), SentMails: now.Add(-t.cfg.KeepSentMails),
+		RetriedDeadLetters: now.Add(-t.cfg.KeepRetriedDeadLetters)}
+	var total engine.PruneCounts
+	for {
+		n, err := t.store.PruneHistory(ctx, before, t.cfg.PruneBatchMax)
+		total.TaskRuns += n.TaskRuns
+		total.SentMails += n.SentMails
+		total.RetriedDeadLetters += n.RetriedDeadLetters
+		if err != nil {
+			return total, err
+		}
+		if max(n.TaskRuns, n.SentMails, n.RetriedDeadLetters) < t.cfg.PruneBatchMax {
+			return total, nil
+		}
+	}
 }

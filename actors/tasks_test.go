@@ -319,6 +319,37 @@ func TestArchiveWebhooksLoopsOverFullBatches(t *testing.T) {
 	}
 }
 
+// prune_history deletes past each retention, in rounds while a table still
+// had a full round.
+func TestPruneHistoryRetentionsAndRounds(t *testing.T) {
+	t.Parallel()
+	var calls int
+	var got engine.PruneBefore
+	store := &fakeTaskStore{PruneHistoryFunc: func(_ context.Context, before engine.PruneBefore, max int) (engine.PruneCounts, error) {
+		calls++
+		got = before
+		if calls == 1 {
+			return engine.PruneCounts{TaskRuns: 1, SentMails: max, RetriedDeadLetters: 0}, nil
+		}
+		return engine.PruneCounts{SentMails: 2}, nil
+	}}
+	tasks := newTasks(t, store, &fakeOrders{}, &actors.GaugeBoard{}, actors.TasksConfig{PruneBatchMax: 4,
+		KeepTaskRuns: time.Hour, KeepSentMails: 2 * time.Hour, KeepRetriedDeadLetters: 3 * time.Hour})
+	start := time.Now()
+	res, err := runTask(t, tasks, actors.TaskPruneHistory, testSlot)
+	if err != nil || res != `{"task_runs":1,"sent_mails":6,"retried_dead_letters":0}` || calls != 2 {
+		t.Errorf("prune = %s, %v after %d calls; want 1, 6, 0 in 2 calls", res, err, calls)
+	}
+	for name, c := range map[string]struct {
+		at   time.Time
+		keep time.Duration
+	}{"task runs": {got.TaskRuns, time.Hour}, "sent mails": {got.SentMails, 2 * time.Hour}, "retried": {got.RetriedDeadLetters, 3 * time.Hour}} {
+		if d := start.Sub(c.at); d > c.keep || d < c.keep-time.Minute {
+			t.Errorf("%s pruned before %v: %v ago, want %v", name, c.at, d, c.keep)
+		}
+	}
+}
+
 // refresh_gauges stores the counts where the metrics read them.
 func TestRefreshGaugesFillsTheBoard(t *testing.T) {
 	t.Parallel()
@@ -347,6 +378,9 @@ func TestNewTasksSchedules(t *testing.T) {
 	for name, task := range tasks {
 		if task.Schedule != actors.DefaultSchedules[name] || task.Run == nil {
 			t.Errorf("%s: schedule %v, want the default %v", name, task.Schedule, actors.DefaultSchedules[name])
+		}
+		if task.PerNode != (name == actors.TaskRefreshGauges) {
+			t.Errorf("%s: PerNode %v; only the gauges (in each node's memory) are refreshed per node", name, task.PerNode)
 		}
 	}
 

@@ -39,6 +39,21 @@ func RunKey(task string, slot time.Time) string {
 type Gauges struct {
 	PendingOrders    int64 `json:"pending_orders"`     // orders waiting for payment
 	LowStockProducts int64 `json:"low_stock_products"` // active products at or under their threshold
-	DeadLetters      int64 `json:"dead_letters"`       // dead letters waiting for an operator
+	DeadLetters      int64 `json:"dead_letters"`       // retryable dead letters (mail, task) waiting for an operator
 	OutboxPending    int64 `json:"outbox_pending"`     // mails not yet sent
+}
+
+// PruneBefore says which finished records the prune task deletes: those
+// that ended before each time.
+type PruneBefore struct {
+	TaskRuns           time.Time // done and failed task runs (by finished_at)
+	SentMails          time.Time // mails sent (by sent_at)
+	RetriedDeadLetters time.Time // dead letters retried (by retried_at)
+}
+
+// PruneCounts says how many records one prune deleted.
+type PruneCounts struct {
+	TaskRuns           int `json:"task_runs"`
+	SentMails          int `json:"sent_mails"`
+	RetriedDeadLetters int `json:"retried_dead_letters"`
 }

@@ -92,7 +92,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.WebhookSecret != "" {
-		if err := validateWebhookSecret(c.WebhookSecret); err != nil {
+		if _, err := WebhookKey(c.WebhookSecret); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -102,16 +102,16 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validateWebhookSecret checks that a webhook signing secret gives a key.
-// Its messages never quote the secret.
-func validateWebhookSecret(secret string) error {
-	encoded := strings.TrimPrefix(secret, webhookSecretPrefix)
-	key, err := base64.StdEncoding.DecodeString(encoded) // as the library decodes it
+// WebhookKey returns the signing key of a webhook secret: the standard
+// base64 after an optional "whsec_" prefix, as the reference library reads
+// it. Its errors never quote the secret.
+func WebhookKey(secret string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, webhookSecretPrefix))
 	if err != nil {
-		return errors.New("webhook secret: must be standard base64, after an optional whsec_ prefix")
+		return nil, errors.New("webhook secret: must be standard base64, after an optional whsec_ prefix")
 	}
 	if len(key) < 1 || len(key) > webhookSecretBytesMax {
-		return fmt.Errorf("webhook secret: need 1 to %d bytes, have %d", webhookSecretBytesMax, len(key))
+		return nil, fmt.Errorf("webhook secret: need 1 to %d bytes, have %d", webhookSecretBytesMax, len(key))
 	}
-	return nil
+	return key, nil
 }

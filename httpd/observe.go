@@ -56,8 +56,10 @@ func orderResult(err error) string {
 		return OrderResultInsufficientStock
 	case "malformed_json", "validation_failed", "payload_too_large", "idempotency_key_reused":
 		return OrderResultInvalid
-	case "overloaded", "rate_limited":
+	case "overloaded":
 		return OrderResultOverloaded
+	case "rate_limited":
+		return OrderResultRateLimited
 	case "unavailable":
 		return OrderResultUnavailable
 	}

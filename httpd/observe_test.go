@@ -226,7 +226,7 @@ func TestObserverOrderPlacedRateLimited(t *testing.T) {
 	if status, _, resp := f.do("POST", "/orders/", "{not json", f.buyerAuth...); status != 429 {
 		t.Fatalf("status %d: %s", status, resp)
 	}
-	if got := obs.orders.all(); len(got) != 1 || got[0].result != OrderResultOverloaded || got[0].total != (engine.Money{}) {
+	if got := obs.orders.all(); len(got) != 1 || got[0].result != OrderResultRateLimited || got[0].total != (engine.Money{}) {
 		t.Errorf("OrderPlaced calls %+v, want one overloaded", got)
 	}
 }
@@ -239,7 +239,7 @@ func TestOrderResult(t *testing.T) {
 		engine.Invalid("items", "empty"):                     OrderResultInvalid,
 		fmt.Errorf("%w: eof", errMalformedJSON):              OrderResultInvalid,
 		errIdempotencyKeyReused:                              OrderResultInvalid,
-		&rateLimitedError{}:                                  OrderResultOverloaded,
+		&rateLimitedError{}:                                  OrderResultRateLimited,
 		fmt.Errorf("x: %w", engine.ErrOverloaded):            OrderResultOverloaded,
 		fmt.Errorf("x: %w", engine.ErrUnavailable):           OrderResultUnavailable,
 		fmt.Errorf("x: %w", engine.ErrConflict):              OrderResultError,

@@ -131,10 +131,11 @@ type Observer interface {
 const (
 	OrderResultCreated           = "created"
 	OrderResultInsufficientStock = "insufficient_stock"
-	OrderResultInvalid           = "invalid"     // malformed JSON or validation failed (400, 422)
-	OrderResultOverloaded        = "overloaded"  // refused to protect the server: 503 overloaded or 429 rate limited
-	OrderResultUnavailable       = "unavailable" // a dependency failed or timed out (503)
-	OrderResultError             = "error"       // anything else, e.g. 500
+	OrderResultInvalid           = "invalid"      // malformed JSON or validation failed (400, 422)
+	OrderResultOverloaded        = "overloaded"   // refused to protect the server: 503 overloaded
+	OrderResultRateLimited       = "rate_limited" // 429: the buyer's order rate was used up
+	OrderResultUnavailable       = "unavailable"  // a dependency failed or timed out (503)
+	OrderResultError             = "error"        // anything else, e.g. 500
 )
 
 // Actors reports on the running actors (GET /admin/actors).

@@ -91,14 +91,14 @@ type webhookVerifier struct {
 	wh *standardwebhooks.Webhook
 }
 
-// newWebhookVerifier builds a verifier for a secret in the
-// validateWebhookSecret format.
+// newWebhookVerifier builds a verifier for a secret WebhookKey reads.
 func newWebhookVerifier(secret string) (*webhookVerifier, error) {
-	if err := validateWebhookSecret(secret); err != nil {
+	key, err := WebhookKey(secret)
+	if err != nil {
 		return nil, err
 	}
-	wh, err := standardwebhooks.NewWebhook(secret)
-	if err != nil { // the secret validated, so this cannot happen; never quote it
+	wh, err := standardwebhooks.NewWebhookRaw(key)
+	if err != nil { // NewWebhookRaw cannot fail; never quote the secret
 		return nil, errors.New("webhook secret: unusable")
 	}
 	return &webhookVerifier{wh: wh}, nil

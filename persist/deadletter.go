@@ -101,7 +101,8 @@ func (s *Store) DeadLetter(ctx context.Context, id engine.ID) (engine.DeadLetter
 }
 
 // DeadLetters returns up to q.Limit dead letters, newest first, with
-// status q.Status (any when ""), older than q.Before (from the newest when
+// status q.Status (any when ""), of a retryable source only when
+// q.RetryableOnly (mail and task, not actor), older than q.Before (from the newest when
 // NilID): keyset pagination on the UUIDv7 primary key. A limit outside
 // 1..deadLettersListMax or an unknown status is engine.ErrInvalid.
 func (s *Store) DeadLetters(ctx context.Context, q engine.DeadLetterQuery) ([]engine.DeadLetter, error) {
@@ -117,13 +118,15 @@ func (s *Store) DeadLetters(ctx context.Context, q engine.DeadLetterQuery) ([]en
 	}
 	// One statement text per filter, so that each cached plan uses the
 	// index for its filter (as ListOrders).
-	sql, args := "SELECT "+deadLetterColumns+" FROM dead_letters WHERE id < $1 ORDER BY id DESC LIMIT $2",
-		[]any{[16]byte(before), q.Limit}
+	where, args := "id < $1", []any{[16]byte(before), q.Limit}
 	if q.Status != "" {
-		sql = "SELECT " + deadLetterColumns + " FROM dead_letters WHERE status = $3 AND id < $1 ORDER BY id DESC LIMIT $2"
 		args = append(args, string(q.Status))
+		where = "status = $3 AND " + where
 	}
-	rows, err := s.pool.Query(ctx, sql, args...)
+	if q.RetryableOnly {
+		where += " AND source <> 'actor'"
+	}
+	rows, err := s.pool.Query(ctx, "SELECT "+deadLetterColumns+" FROM dead_letters WHERE "+where+" ORDER BY id DESC LIMIT $2", args...)
 	if err != nil {
 		return nil, wrapError("list dead letters", err)
 	}

@@ -22,7 +22,11 @@ func TestDeadLettersPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := engine.DeadLetter{ID: id, Source: engine.DeadTask, Kind: "report", Ref: "r", Error: "boom", Attempts: 1, CreatedAt: at}
+		source := engine.DeadTask
+		if i == 2 {
+			source = engine.DeadActor // not retryable
+		}
+		d := engine.DeadLetter{ID: id, Source: source, Kind: "report", Ref: "r", Error: "boom", Attempts: 1, CreatedAt: at}
 		if err := s.AddDeadLetter(ctx, d); err != nil {
 			t.Fatalf("AddDeadLetter: %v", err)
 		}
@@ -53,6 +57,12 @@ func TestDeadLettersPages(t *testing.T) {
 		{engine.DeadLetterQuery{Limit: 10, Status: engine.DeadLetterDead}, []engine.ID{ids[4], ids[2], ids[1], ids[0]}},
 		{engine.DeadLetterQuery{Limit: 2, Status: engine.DeadLetterDead, Before: ids[2]}, []engine.ID{ids[1], ids[0]}},
 		{engine.DeadLetterQuery{Limit: 10, Status: engine.DeadLetterRetried}, []engine.ID{ids[3]}},
+		{engine.DeadLetterQuery{Limit: 10, Status: engine.DeadLetterDead, RetryableOnly: true}, []engine.ID{ids[4], ids[1], ids[0]}},
+		{engine.DeadLetterQuery{Limit: 1, Status: engine.DeadLetterDead, RetryableOnly: true, Before: ids[4]}, []engine.ID{ids[1]}},
+	}
+	// The gauge counts only dead letters an operator can retry.
+	if g, err := s.Gauges(ctx); err != nil || g.DeadLetters != 3 {
+		t.Errorf("Gauges().DeadLetters = %d, %v; want 3 (the actor one is not retryable)", g.DeadLetters, err)
 	}
 	for _, tt := range tests {
 		if got := page(tt.q); !reflect.DeepEqual(got, tt.want) {

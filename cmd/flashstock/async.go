@@ -14,14 +14,15 @@ import (
 
 	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/engine"
+	"github.com/flashstock/flashstock/httpd"
 	"github.com/flashstock/flashstock/internal/smtpmail"
 	"github.com/flashstock/flashstock/persist"
 )
 
 // Webhook secrets (Standard Webhooks): "whsec_" + base64 of 24 to 64
-// random bytes. The prefix is optional, as in the reference library; prod
-// refuses keys shorter than webhookSecretBytesMin, dev accepts them (test
-// secrets).
+// random bytes. httpd.WebhookKey reads them (the prefix is optional, as in
+// the reference library); prod refuses keys shorter than
+// webhookSecretBytesMin, dev accepts them (test secrets).
 const (
 	webhookSecretPrefix   = "whsec_"
 	webhookSecretBytesMin = 24
@@ -31,9 +32,9 @@ const (
 // checkWebhookSecret reports whether s gives a signing key, and its length.
 // Its messages never quote the secret.
 func checkWebhookSecret(s string) (keyBytes int, err error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, webhookSecretPrefix))
-	if err != nil || len(key) == 0 {
-		return 0, errors.New("want whsec_ followed by the standard base64 of the key (24 to 64 random bytes)")
+	key, err := httpd.WebhookKey(s)
+	if err != nil {
+		return 0, fmt.Errorf("want whsec_ followed by the standard base64 of the key (24 to 64 random bytes): %w", err)
 	}
 	return len(key), nil
 }

@@ -119,7 +119,7 @@ func purgeIdempotencyLoop(ctx context.Context, store *persist.Store, log zerolog
 // stop ends the scheduler, the mailer and the repair loop, then stops every
 // actor after its queued work, within ctx.
 func (k *core) stop(ctx context.Context) error {
-	errs := []error{k.scheduler.Stop(ctx), k.mailer.Stop(ctx)}
+	errs := []error{k.deadLetters.Close(ctx), k.scheduler.Stop(ctx), k.mailer.Stop(ctx)}
 	k.stopRepair()
 	<-k.repairDone
 	errs = append(errs, k.inv.Close(ctx), k.recorder.Stop(ctx))

@@ -16,7 +16,7 @@ import (
 )
 
 const jobsUsage = "jobs list | jobs run NAME [--day YYYY-MM-DD] [config flags]\n\n" +
-	"Tasks: expire_orders, low_stock, daily_report, archive_webhooks, dead_letter_alert, refresh_gauges"
+	"Tasks: expire_orders, low_stock, daily_report, archive_webhooks, dead_letter_alert, refresh_gauges, prune_history"
 
 // cmdJobs lists the scheduled tasks or runs one now.
 func cmdJobs(ctx context.Context, e env, args []string) error {
@@ -94,7 +94,7 @@ type namedSchedule struct {
 
 func sortedTasks(c config) []namedSchedule {
 	names := []string{actors.TaskExpireOrders, actors.TaskLowStock, actors.TaskDailyReport,
-		actors.TaskArchiveWebhooks, actors.TaskDeadLetterAlert, actors.TaskRefreshGauges}
+		actors.TaskArchiveWebhooks, actors.TaskDeadLetterAlert, actors.TaskRefreshGauges, actors.TaskPruneHistory}
 	out := make([]namedSchedule, len(names))
 	for i, n := range names {
 		s, ok := c.Schedules[n]

@@ -52,12 +52,13 @@ func (o *observability) snapshot() metrics.Snapshot {
 	if k == nil {
 		return s
 	}
-	st, _ := k.ActorStats(context.Background())
-	s.LiveActors, s.Inflight, s.Restarts = map[string]int{}, map[string]int64{}, map[string]uint64{}
-	for _, kind := range st.Kinds {
-		s.LiveActors[kind.Kind], s.Inflight[kind.Kind], s.Restarts[kind.Kind] = kind.Live, kind.Inflight, kind.Restarts
-	}
-	s.Messages = map[string]uint64{"sku": k.inv.Stats().Messages}
+	// Stats, not ActorStats: a scrape must not walk every live SKU actor
+	// for the hottest ones, which the metrics do not show.
+	st := k.inv.Stats()
+	s.LiveActors = map[string]int{"sku": st.LiveActors, "mailer": 1, "scheduler": 1, "deadletters": 1}
+	s.Inflight = map[string]int64{"sku": st.Inflight, "mailer": 0, "scheduler": 0, "deadletters": 0}
+	s.Restarts = map[string]uint64{"sku": st.Crashes, "mailer": 0, "scheduler": 0, "deadletters": 0}
+	s.Messages = map[string]uint64{"sku": st.Messages}
 	g, _ := k.gauges.Load()
 	s.PendingOrders, s.LowStockProducts, s.DeadLettersWaiting, s.OutboxPending = g.PendingOrders, g.LowStockProducts, g.DeadLetters, g.OutboxPending
 	return s

@@ -41,7 +41,7 @@ type Metrics struct {
 func New(reg prometheus.Registerer, snapshot func() Snapshot) (*Metrics, error) {
 	m := &Metrics{
 		ordersCreated: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "orders_created_total",
-			Help: "Order placements by status: created, insufficient_stock, invalid, overloaded, unavailable, error."}, []string{"status"}),
+			Help: "Order placements by status: created, insufficient_stock, invalid, rate_limited, overloaded, unavailable, error."}, []string{"status"}),
 		orderDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "order_creation_duration_seconds",
 			Help: "Time to place an order, from the decoded request to the answer (after the commit).", Buckets: latencyBuckets}),
 		orderValue: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "order_value_minor_units_total",
@@ -112,13 +112,14 @@ const (
 	OrderCreated           = "created"
 	OrderInsufficientStock = "insufficient_stock"
 	OrderInvalid           = "invalid"
+	OrderRateLimited       = "rate_limited"
 	OrderOverloaded        = "overloaded"
 	OrderUnavailable       = "unavailable"
 	OrderError             = "error"
 )
 
 // OrderResults lists every order placement result.
-var OrderResults = []string{OrderCreated, OrderInsufficientStock, OrderInvalid, OrderOverloaded, OrderUnavailable, OrderError}
+var OrderResults = []string{OrderCreated, OrderInsufficientStock, OrderInvalid, OrderRateLimited, OrderOverloaded, OrderUnavailable, OrderError}
 
 // Mail delivery results.
 const (

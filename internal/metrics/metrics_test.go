@@ -39,13 +39,14 @@ func TestObservationsReachTheRegistry(t *testing.T) {
 	m.DeadLetter(engine.DeadActor)
 	m.LockAttempt("job", "taken")
 	want := `
-# HELP flashstock_orders_created_total Order placements by status: created, insufficient_stock, invalid, overloaded, unavailable, error.
+# HELP flashstock_orders_created_total Order placements by status: created, insufficient_stock, invalid, rate_limited, overloaded, unavailable, error.
 # TYPE flashstock_orders_created_total counter
 flashstock_orders_created_total{status="created"} 1
 flashstock_orders_created_total{status="error"} 0
 flashstock_orders_created_total{status="insufficient_stock"} 1
 flashstock_orders_created_total{status="invalid"} 0
 flashstock_orders_created_total{status="overloaded"} 0
+flashstock_orders_created_total{status="rate_limited"} 0
 flashstock_orders_created_total{status="unavailable"} 0
 # HELP flashstock_order_value_minor_units_total Sum of the totals of created orders, in minor units, by currency.
 # TYPE flashstock_order_value_minor_units_total counter
