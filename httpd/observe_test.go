@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
-	"github.com/valyala/fasthttp"
 
 	"github.com/flashstock/flashstock/engine"
 )
@@ -272,36 +268,7 @@ func TestMethodLabel(t *testing.T) { // not parallel: AllocsPerRun
 // allocations with no observer as with one that counts (the calls pass only
 // constants and values), so observing is free on the hot path.
 func TestObserverAddsNoAllocations(t *testing.T) {
-	allocs := func(obs Observer) float64 {
-		srv, err := New(Config{JWTSecret: testSecret}, Deps{Users: newMemStore(), Products: newMemStore(),
-			Orders: &ordersFake{PlaceOrderFunc: func(_ context.Context, cmd engine.PlaceOrder) (engine.Order, error) {
-				return placedOrder(cmd), nil
-			}},
-			Log: zerolog.New(io.Discard).Level(zerolog.InfoLevel), Observer: obs})
-		if err != nil {
-			t.Fatal(err)
-		}
-		token, err := srv.tokens.issue(kindAccess, testUser)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body := []byte(`{"items":[{"product_id":"` + orderProductA.String() + `","quantity":1}]}`)
-		h := srv.Handler()
-		var ctx fasthttp.RequestCtx
-		return testing.AllocsPerRun(200, func() {
-			ctx.Request.Reset()
-			ctx.Response.Reset()
-			ctx.Request.Header.SetMethod(fasthttp.MethodPost)
-			ctx.Request.SetRequestURI("/orders/")
-			ctx.Request.Header.Set(fasthttp.HeaderAuthorization, "JWT "+token)
-			ctx.Request.Header.SetContentType("application/json")
-			ctx.Request.SetBody(body)
-			h(&ctx)
-			if ctx.Response.StatusCode() != fasthttp.StatusCreated {
-				t.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
-			}
-		})
-	}
+	allocs := func(obs Observer) float64 { return testing.AllocsPerRun(200, newOrderPlacer(t, obs)) }
 	var requests, orders int
 	counting := &observerFake{
 		RequestFunc:     func(string, string, int, time.Duration) { requests++ },

@@ -28,6 +28,26 @@ func paymentEnv(t *testing.T, smtp *smtptest.Server, extra ...string) (map[strin
 	return vars, secret
 }
 
+// paymentServer is a running server with a test SMTP server behind it, its
+// environment and webhook secret, and an admin's token.
+type paymentServer struct {
+	smtp   *smtptest.Server
+	vars   map[string]string
+	secret string
+	base   string
+	admin  string
+}
+
+// startPaymentServer starts a server from paymentEnv plus extra settings.
+func startPaymentServer(t *testing.T, extra ...string) paymentServer {
+	t.Helper()
+	p := paymentServer{smtp: smtptest.Start(t)}
+	p.vars, p.secret = paymentEnv(t, p.smtp, extra...)
+	p.base, _ = startServer(t, p.vars)
+	p.admin = adminToken(t, p.vars, p.base)
+	return p
+}
+
 // buyerWithEmail registers an account with an e-mail address.
 func buyerWithEmail(t *testing.T, base, username string) string {
 	t.Helper()
@@ -97,11 +117,9 @@ func orderState(t *testing.T, base, token, id string) (status, payment string) {
 
 func TestPaymentWebhookEndToEnd(t *testing.T) {
 	t.Parallel()
-	smtp := smtptest.Start(t)
-	vars, secret := paymentEnv(t, smtp)
-	base, _ := startServer(t, vars)
-	admin := adminToken(t, vars, base)
-	product := newProduct(t, base, admin, "PAY-1", 1250, 10)
+	p := startPaymentServer(t)
+	smtp, secret, base := p.smtp, p.secret, p.base
+	product := newProduct(t, base, p.admin, "PAY-1", 1250, 10)
 	buyer := buyerWithEmail(t, base, "payer")
 	itoa := func(n int) string { b, _ := json.Marshal(n); return string(b) }
 
@@ -177,11 +195,9 @@ func TestPaymentWebhookEndToEnd(t *testing.T) {
 // changes nothing.
 func TestLatePaymentAfterExpiry(t *testing.T) {
 	t.Parallel()
-	smtp := smtptest.Start(t)
-	vars, secret := paymentEnv(t, smtp, "FLASHSTOCK_ORDER_TTL", "1s", "FLASHSTOCK_SCHEDULE_EXPIRE_ORDERS", "1s")
-	base, _ := startServer(t, vars)
-	admin := adminToken(t, vars, base)
-	product := newProduct(t, base, admin, "LATE-1", 900, 4)
+	p := startPaymentServer(t, "FLASHSTOCK_ORDER_TTL", "1s", "FLASHSTOCK_SCHEDULE_EXPIRE_ORDERS", "1s")
+	smtp, secret, base := p.smtp, p.secret, p.base
+	product := newProduct(t, base, p.admin, "LATE-1", 900, 4)
 	buyer := buyerWithEmail(t, base, "latecomer")
 	id, ref, total := placeOrder(t, base, buyer, product, 4)
 	deadline := time.Now().Add(20 * time.Second)
@@ -227,11 +243,9 @@ func TestLatePaymentAfterExpiry(t *testing.T) {
 // delivers it once the server is back, and a second retry is refused.
 func TestDeadLettersCLIAndAdmin(t *testing.T) {
 	t.Parallel()
-	smtp := smtptest.Start(t)
-	smtp.Stop()
-	vars, _ := paymentEnv(t, smtp, "FLASHSTOCK_MAIL_ATTEMPTS", "2", "FLASHSTOCK_MAIL_BACKOFF", "10ms", "FLASHSTOCK_MAIL_BACKOFF_MAX", "20ms")
-	base, _ := startServer(t, vars)
-	admin := adminToken(t, vars, base)
+	p := startPaymentServer(t, "FLASHSTOCK_MAIL_ATTEMPTS", "2", "FLASHSTOCK_MAIL_BACKOFF", "10ms", "FLASHSTOCK_MAIL_BACKOFF_MAX", "20ms")
+	smtp, vars, base, admin := p.smtp, p.vars, p.base, p.admin
+	smtp.Stop() // before any order: nothing was mailed yet
 	product := newProduct(t, base, admin, "DLQ-1", 500, 3)
 	buyer := buyerWithEmail(t, base, "canceller")
 	id, ref, _ := placeOrder(t, base, buyer, product, 1)
@@ -287,10 +301,8 @@ func TestDeadLettersCLIAndAdmin(t *testing.T) {
 // reports that day's paid orders and mails the report to the admin.
 func TestJobsRunDailyReport(t *testing.T) {
 	t.Parallel()
-	smtp := smtptest.Start(t)
-	vars, secret := paymentEnv(t, smtp)
-	base, _ := startServer(t, vars)
-	admin := adminToken(t, vars, base)
+	p := startPaymentServer(t)
+	smtp, vars, secret, base, admin := p.smtp, p.vars, p.secret, p.base, p.admin
 	mug := newProduct(t, base, admin, "MUG", 1250, 100)
 	cap := newProduct(t, base, admin, "CAP", 2000, 100)
 	buyer := buyerWithEmail(t, base, "reporter")

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
-
-	"github.com/flashstock/flashstock/internal/smtptest"
 )
 
 // TestDevWebhookSecret: dev mode keeps one secret in the data dir, so that
@@ -48,11 +46,9 @@ func TestDevWebhookSecret(t *testing.T) {
 // and the buyer gets one mail.
 func TestConcurrentDuplicateDeliveries(t *testing.T) {
 	t.Parallel()
-	smtp := smtptest.Start(t)
-	vars, secret := paymentEnv(t, smtp)
-	base, _ := startServer(t, vars)
-	admin := adminToken(t, vars, base)
-	product := newProduct(t, base, admin, "DUP-1", 700, 5)
+	p := startPaymentServer(t)
+	smtp, vars, secret, base := p.smtp, p.vars, p.secret, p.base
+	product := newProduct(t, base, p.admin, "DUP-1", 700, 5)
 	buyer := buyerWithEmail(t, base, "twice")
 	id, ref, _ := placeOrder(t, base, buyer, product, 1)
 	const deliveries = 8
