@@ -12,7 +12,11 @@ import (
 
 // Transport-level errors; they map to problems like the engine sentinels.
 var (
-	errMalformedJSON    = errors.New("malformed JSON")
+	errMalformedJSON = errors.New("malformed JSON")
+	// errBadRequest: the HTTP request itself could not be parsed (400).
+	errBadRequest = errors.New("unparseable HTTP request")
+	// errHeaderTooLarge: the request line and headers exceed the limit (431).
+	errHeaderTooLarge   = errors.New("request header too large")
 	errPayloadTooLarge  = errors.New("request body too large")
 	errMethodNotAllowed = errors.New("method not allowed")
 	errRouteNotFound    = errors.New("no such route")
@@ -35,6 +39,8 @@ type problemKind struct {
 // errors.Is wins; anything unmatched is a 500 "internal".
 var problemKinds = []problemKind{
 	{errMalformedJSON, fasthttp.StatusBadRequest, "malformed_json", "Malformed JSON"},
+	{errBadRequest, fasthttp.StatusBadRequest, "bad_request", "Bad request"},
+	{errHeaderTooLarge, fasthttp.StatusRequestHeaderFieldsTooLarge, "header_too_large", "Request header fields too large"},
 	{engine.ErrInvalid, fasthttp.StatusBadRequest, "validation_failed", "Validation failed"},
 	{engine.ErrInsufficientStock, fasthttp.StatusBadRequest, "insufficient_stock", "Insufficient stock"},
 	{engine.ErrUnauthorized, fasthttp.StatusUnauthorized, "unauthorized", "Unauthorized"},
