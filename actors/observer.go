@@ -41,6 +41,16 @@ const (
 	LockResultError   = "error"
 )
 
+// LockJob is the lock label of the scheduler's job locks.
+const LockJob = "job"
+
+// TaskResults and LockResults list every task-run and lock-attempt result,
+// for observers that create their series up front.
+var (
+	TaskResults = []string{TaskResultDone, TaskResultFailed, TaskResultDead, TaskResultSkipped}
+	LockResults = []string{LockResultOK, LockResultTaken, LockResultError}
+)
+
 // NopObserver observes nothing.
 type NopObserver struct{}
 

@@ -155,15 +155,15 @@ func (r *TaskRunner) Run(ctx context.Context, name, key string, slot time.Time) 
 			// The lock only spares other nodes the attempt; the run record
 			// is what makes the run happen once. A Redis outage must not
 			// stop expiry and the rest: go on without the lock.
-			obs.LockAttempt("job", LockResultError)
+			obs.LockAttempt(LockJob, LockResultError)
 			r.log.Warn().Err(err).Str("run_key", key).Msg("job lock unavailable; claiming the run without it")
 			return r.claimAndRun(ctx, t, key, slot)
 		case !ok:
-			obs.LockAttempt("job", LockResultTaken)
+			obs.LockAttempt(LockJob, LockResultTaken)
 			obs.TaskRun(name, TaskResultSkipped, 0)
 			return engine.TaskRun{}, fmt.Errorf("task %s: %w", key, ErrRunSkipped)
 		}
-		obs.LockAttempt("job", LockResultOK)
+		obs.LockAttempt(LockJob, LockResultOK)
 		defer func() {
 			if err := unlock(context.WithoutCancel(ctx)); err != nil {
 				r.log.Warn().Err(err).Str("run_key", key).Msg("releasing the job lock failed; it expires by itself")

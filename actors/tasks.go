@@ -22,6 +22,11 @@ const (
 	TaskPruneHistory    = "prune_history"     // delete old task runs, sent mails, retried dead letters
 )
 
+// TaskNames lists every scheduled task, in the order `flashstock jobs list`
+// shows them.
+var TaskNames = []string{TaskExpireOrders, TaskLowStock, TaskDailyReport, TaskArchiveWebhooks,
+	TaskDeadLetterAlert, TaskRefreshGauges, TaskPruneHistory}
+
 // DefaultSchedules are the tasks' schedules unless configured.
 var DefaultSchedules = map[string]engine.Schedule{
 	TaskExpireOrders:    {Every: 30 * time.Second},

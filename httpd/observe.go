@@ -20,6 +20,17 @@ const (
 	routeTransport        = "transport" // refused by fasthttp before routing
 )
 
+// Route is one registered route as the Observer names it: Pattern is the
+// route label of its requests, Method one of methodLabel's values.
+type Route struct {
+	Method  string
+	Pattern string
+}
+
+// Routes lists every registered route (GET routes also as HEAD), so that an
+// observer can create their series before the first request.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
 // methodOther stands for every method outside methodLabel's set.
 const methodOther = "OTHER"
 

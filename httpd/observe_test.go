@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flashstock/flashstock/engine"
+	"github.com/flashstock/flashstock/internal/testenv"
 )
 
 // What the server tells Deps.Observer: one Request per request, labelled
@@ -268,7 +269,7 @@ func TestMethodLabel(t *testing.T) { // not parallel: AllocsPerRun
 // allocations with no observer as with one that counts (the calls pass only
 // constants and values), so observing is free on the hot path.
 func TestObserverAddsNoAllocations(t *testing.T) {
-	allocs := func(obs Observer) float64 { return testing.AllocsPerRun(200, newOrderPlacer(t, obs)) }
+	allocs := func(obs Observer) float64 { return testenv.Allocs(200, newOrderPlacer(t, obs)) }
 	var requests, orders int
 	counting := &observerFake{
 		RequestFunc:     func(string, string, int, time.Duration) { requests++ },

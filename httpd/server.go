@@ -78,6 +78,7 @@ type Server struct {
 	hooks  *webhookVerifier        // nil without Config.WebhookSecret
 	obs    Observer                // Deps.Observer, or nopObserver: never nil
 	scrape fasthttp.RequestHandler // Deps.Metrics adapted to fasthttp; nil without it
+	routes []Route                 // every registered route, set by New
 
 	mu        sync.Mutex     // guards shut and listeners
 	shut      bool           // Shutdown has begun
@@ -180,8 +181,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) handle(method, path string, h handler) {
 	wrapped := s.wrap(path, h)
 	s.router.Handle(method, routePath(path), wrapped)
+	s.routes = append(s.routes, Route{Method: method, Pattern: path})
 	if method == fasthttp.MethodGet {
 		s.router.Handle(fasthttp.MethodHead, routePath(path), wrapped)
+		s.routes = append(s.routes, Route{Method: fasthttp.MethodHead, Pattern: path})
 	}
 }
 

@@ -93,8 +93,7 @@ type namedSchedule struct {
 }
 
 func sortedTasks(c config) []namedSchedule {
-	names := []string{actors.TaskExpireOrders, actors.TaskLowStock, actors.TaskDailyReport,
-		actors.TaskArchiveWebhooks, actors.TaskDeadLetterAlert, actors.TaskRefreshGauges, actors.TaskPruneHistory}
+	names := actors.TaskNames
 	out := make([]namedSchedule, len(names))
 	for i, n := range names {
 		s, ok := c.Schedules[n]

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/flashstock/flashstock/actors"
 )
 
 // The monitoring files, relative to the repository root.
@@ -222,6 +224,29 @@ func TestMonitoringMetricsExported(t *testing.T) {
 	default:
 		t.Fatalf("after %v, %d of the %d metrics named by the monitoring files are not exported:\n  %s",
 			metricsWait, len(missing), len(refs), strings.Join(missing, "\n  "))
+	}
+}
+
+// TestMonitoringMetricsAtFirstScrape starts a real server that does nothing
+// (no order, no request but the scrape, every scheduled task off) and checks
+// that its very first /metrics already has every series the alert rules and
+// dashboards name: a series that appears only with its first increment is
+// invisible to rate() for that increment, and its panels say "No data".
+func TestMonitoringMetricsAtFirstScrape(t *testing.T) {
+	t.Parallel()
+	refs := referencedMetrics(t, monitoringQueries(t))
+	vars := testEnv(t)
+	for _, name := range actors.TaskNames {
+		vars["FLASHSTOCK_SCHEDULE_"+strings.ToUpper(name)] = "off"
+	}
+	base, _ := startServer(t, vars)
+	e, err := scrapeMetrics(base)
+	if err != nil {
+		t.Fatalf("scraping %s/metrics: %v", base, err)
+	}
+	if missing := missingMetrics(refs, e); len(missing) > 0 {
+		t.Fatalf("the first scrape of a fresh server lacks %d of the %d metrics named by the monitoring files:\n  %s",
+			len(missing), len(refs), strings.Join(missing, "\n  "))
 	}
 }
 

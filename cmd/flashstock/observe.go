@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/engine"
 	"github.com/flashstock/flashstock/httpd"
 	"github.com/flashstock/flashstock/internal/metrics"
@@ -35,6 +36,19 @@ func newObservability() (*observability, error) {
 	}
 	o.metrics = m
 	return o, nil
+}
+
+// preset creates every series whose labels come from other packages (the
+// server's routes, the scheduled tasks, locks, the default currency), so
+// that they exist, at zero, from the first scrape.
+func (o *observability) preset(srv *httpd.Server) {
+	k := metrics.Known{Tasks: actors.TaskNames, TaskResults: actors.TaskResults,
+		Locks: []string{actors.LockJob}, LockResults: actors.LockResults,
+		Currencies: []string{string(engine.CurrencyDefault)}}
+	for _, r := range srv.Routes() {
+		k.Routes = append(k.Routes, metrics.KnownRoute{Route: r.Pattern, Method: r.Method})
+	}
+	o.metrics.Preset(k)
 }
 
 // handler serves the registry in the Prometheus exposition format.

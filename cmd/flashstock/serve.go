@@ -163,6 +163,7 @@ func serveHTTP(ctx context.Context, e env, c config, d *deps, k *core, obs *obse
 		return err
 	}
 	obs.server.Store(srv)
+	obs.preset(srv)
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

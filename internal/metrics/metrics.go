@@ -105,6 +105,57 @@ func (m *Metrics) init() {
 	for _, s := range []engine.DeadLetterSource{engine.DeadMail, engine.DeadTask, engine.DeadActor} {
 		m.deadLetters.WithLabelValues(string(s))
 	}
+	for _, st := range engine.Statuses {
+		if st != engine.StatusPending { // orders are created pending: no change into it
+			m.orderStatus.WithLabelValues(string(st))
+		}
+	}
+	m.orderStatus.WithLabelValues(statusExpired)
+}
+
+// Known are the label values the metrics cannot know themselves (they belong
+// to other packages); Preset creates a zero series for each.
+type Known struct {
+	Routes      []KnownRoute // registered HTTP routes
+	Tasks       []string     // scheduled task names
+	TaskResults []string     // results of a task run
+	Locks       []string     // lock names of lock_acquisitions_total
+	LockResults []string     // results of a lock attempt
+	Currencies  []string     // currencies of order_value_minor_units_total
+}
+
+// KnownRoute is one HTTP route label pair.
+type KnownRoute struct{ Route, Method string }
+
+// presetHTTPStatuses are the status codes created for every route before
+// its first request: the server errors the 5xx alert divides by the total.
+var presetHTTPStatuses = []string{"500", "503"}
+
+// Preset creates the series of every label combination in k, so that the
+// first scrape already shows them at zero: rate() over a series that
+// appears with its first increment misses that increment, and a panel of a
+// series that does not exist yet says "No data".
+func (m *Metrics) Preset(k Known) {
+	for _, r := range k.Routes {
+		m.httpDuration.WithLabelValues(r.Route, r.Method)
+		for _, st := range presetHTTPStatuses {
+			m.httpRequests.WithLabelValues(r.Route, r.Method, st)
+		}
+	}
+	for _, t := range k.Tasks {
+		for _, r := range k.TaskResults {
+			m.taskRuns.WithLabelValues(t, r)
+			m.taskDuration.WithLabelValues(t, r)
+		}
+	}
+	for _, l := range k.Locks {
+		for _, r := range k.LockResults {
+			m.lockAttempts.WithLabelValues(l, r)
+		}
+	}
+	for _, c := range k.Currencies {
+		m.orderValue.WithLabelValues(c)
+	}
 }
 
 // Order placement results (the status label of orders_created_total).
@@ -153,12 +204,15 @@ func (m *Metrics) CommitDone(ops int, took time.Duration, err error) {
 	}
 }
 
+// statusExpired is the status label of an order cancelled by expiry.
+const statusExpired = "expired"
+
 // OrderStatus counts an order moved into status after creation; an expiry
 // counts as "expired".
 func (m *Metrics) OrderStatus(o engine.Order) {
 	s := string(o.Status)
 	if o.Status == engine.StatusCancelled && o.CancelReason == engine.CancelReasonExpired {
-		s = "expired"
+		s = statusExpired
 	}
 	m.orderStatus.WithLabelValues(s).Inc()
 }

@@ -53,8 +53,14 @@ flashstock_orders_created_total{status="unavailable"} 0
 flashstock_order_value_minor_units_total{currency="EUR"} 1250
 # HELP flashstock_order_status_changes_total Orders moved into a status after creation (confirmed, failed, cancelled, expired, processing, shipped, delivered, returned).
 # TYPE flashstock_order_status_changes_total counter
+flashstock_order_status_changes_total{status="cancelled"} 0
 flashstock_order_status_changes_total{status="confirmed"} 1
+flashstock_order_status_changes_total{status="delivered"} 0
 flashstock_order_status_changes_total{status="expired"} 1
+flashstock_order_status_changes_total{status="failed"} 0
+flashstock_order_status_changes_total{status="processing"} 0
+flashstock_order_status_changes_total{status="returned"} 0
+flashstock_order_status_changes_total{status="shipped"} 0
 # HELP flashstock_commit_failures_total Group commits that failed (their orders were answered 503).
 # TYPE flashstock_commit_failures_total counter
 flashstock_commit_failures_total 1
@@ -95,9 +101,15 @@ func TestSnapshotReadAtScrape(t *testing.T) {
 flashstock_active_orders 7
 # HELP flashstock_actor_messages_total Requests (messages) sent to actors, by kind.
 # TYPE flashstock_actor_messages_total counter
+flashstock_actor_messages_total{kind="deadletters"} 0
+flashstock_actor_messages_total{kind="mailer"} 0
+flashstock_actor_messages_total{kind="scheduler"} 0
 flashstock_actor_messages_total{kind="sku"} 42
 # HELP flashstock_actors_live Live actors by kind.
 # TYPE flashstock_actors_live gauge
+flashstock_actors_live{kind="deadletters"} 0
+flashstock_actors_live{kind="mailer"} 0
+flashstock_actors_live{kind="scheduler"} 0
 flashstock_actors_live{kind="sku"} 3
 # HELP flashstock_dead_letters_waiting Dead letters waiting for an operator.
 # TYPE flashstock_dead_letters_waiting gauge
@@ -115,6 +127,40 @@ flashstock_outbox_pending 5
 	}
 	if n, err := testutil.GatherAndCount(reg, "go_goroutines", "flashstock_process_resident_memory_bytes"); err != nil || n != 2 {
 		t.Errorf("runtime and process collectors: %d series, %v", n, err)
+	}
+}
+
+// TestSeriesExistBeforeTheirFirstEvent: every series with a fixed label set
+// is there, at zero, before anything happened, the by-kind actor series
+// included, and Preset creates those whose label values other packages own.
+func TestSeriesExistBeforeTheirFirstEvent(t *testing.T) {
+	t.Parallel()
+	m, reg := newMetrics(t, nil)
+	m.Preset(metrics.Known{
+		Routes: []metrics.KnownRoute{{Route: "/orders/", Method: "POST"}, {Route: "/orders/{id}", Method: "GET"}},
+		Tasks:  []string{"expire_orders", "daily_report"}, TaskResults: []string{"done", "dead"},
+		Locks: []string{"job"}, LockResults: []string{"acquired", "taken", "error"}, Currencies: []string{"USD"},
+	})
+	for name, n := range map[string]int{
+		"flashstock_orders_created_total":          len(metrics.OrderResults),
+		"flashstock_order_status_changes_total":    len(engine.Statuses), // all but pending, plus expired
+		"flashstock_webhook_events_total":          len(engine.PaymentOutcomes),
+		"flashstock_mail_deliveries_total":         3,
+		"flashstock_dead_letters_total":            3,
+		"flashstock_http_requests_total":           2 * 2, // routes × the preset 500 and 503
+		"flashstock_http_request_duration_seconds": 2,
+		"flashstock_task_runs_total":               2 * 2,
+		"flashstock_task_duration_seconds":         2 * 2,
+		"flashstock_lock_acquisitions_total":       3,
+		"flashstock_order_value_minor_units_total": 1,
+		"flashstock_actors_live":                   len(metrics.ActorKinds),
+		"flashstock_actor_inflight":                len(metrics.ActorKinds),
+		"flashstock_actor_restarts_total":          len(metrics.ActorKinds),
+		"flashstock_actor_messages_total":          len(metrics.ActorKinds),
+	} {
+		if got, err := testutil.GatherAndCount(reg, name); err != nil || got != n {
+			t.Errorf("%s: %d series before any event (%v), want %d", name, got, err, n)
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -49,21 +51,30 @@ func (c snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 // Collect reads a snapshot and sends its values.
 func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.read()
-	for kind, n := range s.LiveActors {
-		ch <- prometheus.MustNewConstMetric(descLive, prometheus.GaugeValue, float64(n), kind)
-	}
-	for kind, n := range s.Inflight {
-		ch <- prometheus.MustNewConstMetric(descInflight, prometheus.GaugeValue, float64(n), kind)
-	}
-	for kind, n := range s.Restarts {
-		ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(n), kind)
-	}
-	for kind, n := range s.Messages {
-		ch <- prometheus.MustNewConstMetric(descMessages, prometheus.CounterValue, float64(n), kind)
-	}
+	byKind(ch, descLive, prometheus.GaugeValue, s.LiveActors)
+	byKind(ch, descInflight, prometheus.GaugeValue, s.Inflight)
+	byKind(ch, descRestarts, prometheus.CounterValue, s.Restarts)
+	byKind(ch, descMessages, prometheus.CounterValue, s.Messages)
 	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(s.PendingOrders))
 	ch <- prometheus.MustNewConstMetric(descLowStock, prometheus.GaugeValue, float64(s.LowStockProducts))
 	ch <- prometheus.MustNewConstMetric(descDeadWait, prometheus.GaugeValue, float64(s.DeadLettersWaiting))
 	ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(s.OutboxPending))
 	ch <- prometheus.MustNewConstMetric(descRateFailOp, prometheus.CounterValue, float64(s.RateLimitFailOpens))
+}
+
+// ActorKinds are the actor kinds every by-kind series is sent for, at zero
+// when a snapshot does not name them (before the core has started, say).
+var ActorKinds = []string{"sku", "mailer", "scheduler", "deadletters"}
+
+// byKind sends one sample of desc per kind: every one of ActorKinds, then
+// any other kind vals names.
+func byKind[N int | int64 | uint64](ch chan<- prometheus.Metric, desc *prometheus.Desc, typ prometheus.ValueType, vals map[string]N) {
+	for _, kind := range ActorKinds {
+		ch <- prometheus.MustNewConstMetric(desc, typ, float64(vals[kind]), kind)
+	}
+	for kind, n := range vals {
+		if !slices.Contains(ActorKinds, kind) {
+			ch <- prometheus.MustNewConstMetric(desc, typ, float64(n), kind)
+		}
+	}
 }
