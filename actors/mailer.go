@@ -310,7 +310,11 @@ func (a *mailerActor) deliver(ctx context.Context, om engine.OutboxMail) {
 		}
 		a.count(func(s *MailerStats) { s.Sent++ })
 		a.cfg.Observer.MailAttempt(MailResultSent)
-		log.Info().Msg("mail sent")
+		if ml, ok := a.sender.(mailLogger); ok && ml.LogsInsteadOfSending() {
+			log.Debug().Msg("mail recorded as delivered (written to the log, not sent)")
+		} else {
+			log.Info().Msg("mail sent")
+		}
 		return
 	}
 	reason := truncate(err.Error(), mailErrorBytesMax)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/engine"
+	"github.com/flashstock/flashstock/internal/smtpmail"
+	"github.com/flashstock/flashstock/internal/testenv"
 )
 
 // Tests of the mailer actor over an in-memory outbox and a scripted sender,
@@ -327,5 +330,42 @@ func TestMailerConfigValidate(t *testing.T) {
 	}
 	if _, err := actors.StartMailer(newSystem(t), nil, &scriptSender{}, actors.MailerConfig{}, zerolog.Nop()); err == nil {
 		t.Error("StartMailer accepted no outbox")
+	}
+}
+
+// In development mails go to the log (smtpmail.LogSender): each mail makes
+// exactly one line at info, the sender's, which says it was not sent; the
+// mailer adds no "mail sent" of its own.
+func TestMailerLeavesTheLineToALoggingSender(t *testing.T) {
+	t.Parallel()
+	var logs testenv.SyncBuffer
+	log := zerolog.New(&logs).Level(zerolog.InfoLevel)
+	outbox := newMemOutbox()
+	const mails = 3
+	for i := range mails {
+		outbox.add(t, testMail(i), 0)
+	}
+	m, err := actors.StartMailer(newSystem(t), outbox, smtpmail.NewLogSender(log), fastMailerConfig(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Stop(testCtx(t)); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
+	waitFor(t, "every mail recorded delivered", func() bool { return outbox.countStatus(mailSent) == mails })
+	waitClaims(t, outbox, 2) // the drain that delivered them has ended: its lines are written
+	for i := range mails {
+		key := testMail(i).Key
+		var lines []string
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			if strings.Contains(line, `"`+key+`"`) {
+				lines = append(lines, line)
+			}
+		}
+		if len(lines) != 1 || !strings.Contains(lines[0], "not sent") {
+			t.Errorf("mail %s: %d log lines, want one that says it was not sent:\n%s", key, len(lines), strings.Join(lines, "\n"))
+		}
 	}
 }

@@ -82,6 +82,14 @@ type MailSender interface {
 	Send(ctx context.Context, m engine.Mail) error
 }
 
+// mailLogger is a MailSender that writes each mail to the log instead of
+// delivering it (development without an SMTP server) and says so in its own
+// line: the mailer then does not add a "mail sent" line of its own.
+type mailLogger interface {
+	MailSender
+	LogsInsteadOfSending() bool
+}
+
 // TaskRuns records scheduled task runs so that each runs once.
 type TaskRuns interface {
 	// ClaimRun starts run key of task on node, leased until now+lease. It

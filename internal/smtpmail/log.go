@@ -28,6 +28,10 @@ func (s *LogSender) Send(_ context.Context, m engine.Mail) error {
 		return fmt.Errorf("smtpmail: mail %s: %w", m.Key, err)
 	}
 	s.log.Info().Str("kind", string(m.Kind)).Str("key", m.Key).Strs("to", m.To).
-		Str("subject", m.Subject).Str("text", m.Text).Msg("mail not sent (no SMTP server configured)")
+		Str("subject", m.Subject).Str("text", m.Text).Msg("mail not sent, written to the log (no SMTP server configured)")
 	return nil
 }
+
+// LogsInsteadOfSending reports that Send only logs: its line is the one
+// line about each mail (the mailer adds no "mail sent").
+func (s *LogSender) LogsInsteadOfSending() bool { return true }
