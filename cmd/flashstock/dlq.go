@@ -37,7 +37,7 @@ func dlqList(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "dlq list", "dlq list [--status dead|retried|all] [--limit N] [--json] [config flags]")
 	status := fs.String("status", "dead", "dead (waiting for an operator), retried, or all")
 	limit := fs.Int("limit", 50, fmt.Sprintf("most dead letters shown, newest first (1..%d)", dlqListLimitMax))
-	asJSON := fs.Bool("json", false, "print JSON lines instead of a table")
+	asJSON := fs.Bool("json", false, "print a JSON array (as GET /admin/dead-letters has them) instead of a table")
 	c, err := parseConfig(e, fs, args)
 	if err != nil {
 		return err
@@ -63,13 +63,16 @@ func dlqList(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
+		out := make([]map[string]any, 0, len(items)) // an empty list is [], never nothing
 		for _, d := range items {
-			if err := enc.Encode(deadLetterJSON(d)); err != nil {
-				return err
-			}
+			out = append(out, deadLetterJSON(d))
 		}
-		return nil
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+		return err
 	}
 	printDeadLetters(e.stdout, items)
 	return nil

@@ -246,6 +246,9 @@ func TestDeadLettersCLIAndAdmin(t *testing.T) {
 	p := startPaymentServer(t, "FLASHSTOCK_MAIL_ATTEMPTS", "2", "FLASHSTOCK_MAIL_BACKOFF", "10ms", "FLASHSTOCK_MAIL_BACKOFF_MAX", "20ms")
 	smtp, vars, base, admin := p.smtp, p.vars, p.base, p.admin
 	smtp.Stop() // before any order: nothing was mailed yet
+	if code, out, errOut := runCmd(t, vars, "", "dlq", "list", "--json"); code != 0 || out != "[]\n" {
+		t.Fatalf("dlq list --json with no dead letters: exit %d, printed %q, want []\n%s", code, out, errOut)
+	}
 	product := newProduct(t, base, admin, "DLQ-1", 500, 3)
 	buyer := buyerWithEmail(t, base, "canceller")
 	id, ref, _ := placeOrder(t, base, buyer, product, 1)
@@ -272,6 +275,11 @@ func TestDeadLettersCLIAndAdmin(t *testing.T) {
 	code, out, errOut := runCmd(t, vars, "", "dlq", "list")
 	if code != 0 || !strings.Contains(out, dlID) || !strings.Contains(out, "order_cancelled") {
 		t.Fatalf("dlq list: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, vars, "", "dlq", "list", "--json")
+	var listed []map[string]any
+	if err := json.Unmarshal([]byte(out), &listed); code != 0 || err != nil || len(listed) != 1 || listed[0]["id"] != dlID {
+		t.Fatalf("dlq list --json: exit %d, %v, want a JSON array of the one dead letter:\n%s%s", code, err, out, errOut)
 	}
 	smtp.Restart(t)
 	code, out, errOut = runCmd(t, vars, "", "dlq", "retry", "--id", dlID)
