@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,7 +57,7 @@ func startBenchWorld(ctx context.Context, e env, f *benchFlags) (*benchRun, func
 		fmt.Fprintf(e.stderr, "bench: starting throwaway services (their log: %s)\n", logFile.Name())
 	}
 	if r.world.databaseURL == "" {
-		url, stopPG, err := startBenchPostgres(ctx, f.dataDir, strings.Fields(f.pgSettings), logFile)
+		url, stopPG, err := startBenchPostgres(ctx, f.dataDir, strings.Fields(f.pgSettings), logFile, e.stderr)
 		if err != nil {
 			return fail(err)
 		}
@@ -94,7 +95,7 @@ func startBenchWorld(ctx context.Context, e env, f *benchFlags) (*benchRun, func
 // startBenchPostgres starts a durable (fsync on) throwaway PostgreSQL in a
 // fresh directory under dataDir, removed when it stops, with the extra
 // server settings given (name=value).
-func startBenchPostgres(ctx context.Context, dataDir string, settings []string, log *os.File) (string, func(), error) {
+func startBenchPostgres(ctx context.Context, dataDir string, settings []string, log *os.File, progress io.Writer) (string, func(), error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return "", nil, fmt.Errorf("bench: data dir: %w", err)
 	}
@@ -114,9 +115,16 @@ func startBenchPostgres(ctx context.Context, dataDir string, settings []string, 
 	if err != nil {
 		return "", nil, errors.Join(fmt.Errorf("bench: PostgreSQL: %w", err), os.RemoveAll(dir))
 	}
+	data, relocated := pg.DataDir()
+	if relocated {
+		fmt.Fprintf(progress, "bench: user postgres cannot enter %s, so the bench database lives in %s until the run ends\n", dir, data)
+	}
 	return pg.URL(), func() {
 		_ = pg.Stop(context.Background())
 		_ = os.RemoveAll(dir)
+		if relocated {
+			_ = os.RemoveAll(data)
+		}
 	}, nil
 }
 

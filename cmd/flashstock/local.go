@@ -79,6 +79,10 @@ func (ls *localServices) postgres(ctx context.Context, dir string, log, progress
 		return "", fmt.Errorf("local PostgreSQL: %w", err)
 	}
 	ls.stops = append(ls.stops, pg.Stop)
+	if data, relocated := pg.DataDir(); relocated {
+		fmt.Fprintf(progress, "flashstock: user postgres cannot enter this checkout, so PostgreSQL keeps its data in %s (%s links to it)\n",
+			data, dir)
+	}
 	fmt.Fprintf(progress, "flashstock: local PostgreSQL ready at %s\n", pg.URL())
 	return pg.URL(), nil
 }

@@ -56,6 +56,11 @@ type Postgres struct {
 // postgres://postgres@127.0.0.1:54321/flashstock?sslmode=disable.
 func (pg *Postgres) URL() string { return pg.url }
 
+// DataDir returns the directory the cluster lives in, and, when that is not
+// the PostgresConfig.DataDir asked for (the server's user could not reach
+// it, so it lives under /var/tmp and DataDir links to it), relocated true.
+func (pg *Postgres) DataDir() (dir string, relocated bool) { return pg.dirs.data, pg.dirs.linked != "" }
+
 // StartPostgres initializes the cluster if needed, starts the server as a
 // child process, waits until it accepts connections and creates the
 // database if missing. It returns an error wrapping ErrAlreadyRunning if a

@@ -119,3 +119,48 @@ func TestPostgresPersistentReuse(t *testing.T) {
 		t.Fatalf("after restart: body = %q, %v; want kept", body, err)
 	}
 }
+
+// TestPostgresDataDirTheServerCannotReach: a data dir under a directory the
+// server's user may not enter (a checkout under /root, t.TempDir's 0700
+// parents) still works. As root, PostgreSQL runs as user postgres: the
+// cluster lives under /var/tmp, the dir asked for links to it, and a
+// restart finds the same data there. As anyone else the server runs as
+// that user and the data stays where it was asked for.
+func TestPostgresDataDirTheServerCannotReach(t *testing.T) {
+	t.Parallel()
+	parent := t.TempDir() // 0700, owned by us
+	cfg := PostgresConfig{DataDir: filepath.Join(parent, ".data", "postgres"), Database: "hidden"}
+	pg := startPostgres(t, cfg)
+	data, relocated := pg.DataDir()
+	t.Cleanup(func() {
+		if relocated {
+			_ = os.RemoveAll(data)
+		}
+	})
+	if os.Geteuid() == 0 {
+		if !relocated || filepath.Dir(data) != relocatedDataRoot {
+			t.Fatalf("as root: DataDir() = %s, %v; want a directory under %s", data, relocated, relocatedDataRoot)
+		}
+		if target, err := os.Readlink(cfg.DataDir); err != nil || target != data {
+			t.Fatalf("%s links to %q (%v), want %s", cfg.DataDir, target, err, data)
+		}
+	} else if relocated || data != cfg.DataDir {
+		t.Fatalf("as uid %d: DataDir() = %s, %v; want %s itself", os.Geteuid(), data, relocated, cfg.DataDir)
+	}
+	conn := connect(t, pg.URL())
+	mustExec(t, conn, "CREATE TABLE notes (body text)")
+	mustExec(t, conn, "INSERT INTO notes VALUES ($1)", "kept")
+	conn.Close(context.Background())
+	if err := pg.Stop(testContext(t)); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+
+	pg = startPostgres(t, cfg)
+	if again, _ := pg.DataDir(); again != data {
+		t.Errorf("after a restart the data is in %s, want %s again", again, data)
+	}
+	var body string
+	if err := connect(t, pg.URL()).QueryRow(testContext(t), "SELECT body FROM notes").Scan(&body); err != nil || body != "kept" {
+		t.Fatalf("after restart: body = %q, %v; want kept", body, err)
+	}
+}
