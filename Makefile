@@ -18,7 +18,9 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 build: assets ## build bin/flashstock
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/flashstock
+	@echo "building $(BIN) (the first build downloads Go modules and compiles everything: a minute or two)"
+	@$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/flashstock
+	@echo "built $(BIN)"
 
 run: build ## serve on 127.0.0.1:8080 with a local PostgreSQL + Redis under .data/ (Ctrl-C stops all)
 	./$(BIN) serve

@@ -20,7 +20,7 @@ endif
 assets: $(REDOC_BUNDLE) ## fetch the pinned Redoc bundle for /docs (npm; only when missing)
 
 $(REDOC_BUNDLE):
-	@echo "fetching redoc@$(REDOC_VERSION) into $@"
+	@echo "fetching the API-docs bundle (redoc@$(REDOC_VERSION), npm registry) into $@: first build only"
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	(cd "$$tmp" && npm pack --silent redoc@$(REDOC_VERSION) >/dev/null); \
 	echo "$(REDOC_SHA512)  $$tmp/redoc-$(REDOC_VERSION).tgz" | sha512sum -c --quiet -; \
