@@ -17,9 +17,17 @@ const (
 	idleTimeoutDefault    = 60 * time.Second
 	requestTimeoutDefault = 5 * time.Second
 	bodyBytesMaxDefault   = 1 << 20
+	headerBytesMaxDefault = 16 << 10
 	concurrencyMaxDefault = 16 * 1024
 	bcryptCostDefault     = 10
 	jwtSecretBytesMin     = 32
+
+	// Config.HeaderBytesMax is the read buffer of every connection: below
+	// headerLimitBytesLow ordinary requests (a browser's cookies, a JWT)
+	// would not fit, above headerLimitBytesHigh each of the concurrent
+	// connections could pin that much memory.
+	headerLimitBytesLow  = 1 << 10
+	headerLimitBytesHigh = 1 << 20
 
 	// A webhook secret is "whsec_" (optional, as the reference library
 	// has it) and the standard base64 of the key. Standard Webhooks asks for
@@ -38,6 +46,7 @@ type Config struct {
 	IdleTimeout    time.Duration // keep-alive connection idle time
 	RequestTimeout time.Duration // bound on the work behind one request
 	BodyBytesMax   int           // larger request bodies get 413
+	HeaderBytesMax int           // larger request line + headers get 431; 1 KiB..1 MiB
 	ConcurrencyMax int           // connections served at once
 	JWTSecret      []byte        // HS256 key, at least 32 bytes
 	AccessTTL      time.Duration // access-token lifetime
@@ -62,6 +71,9 @@ func (c *Config) setDefaults() {
 	if c.BodyBytesMax == 0 {
 		c.BodyBytesMax = bodyBytesMaxDefault
 	}
+	if c.HeaderBytesMax == 0 {
+		c.HeaderBytesMax = headerBytesMaxDefault
+	}
 	if c.ConcurrencyMax == 0 {
 		c.ConcurrencyMax = concurrencyMaxDefault
 	}
@@ -85,6 +97,10 @@ func (c Config) Validate() error {
 	}
 	if c.BodyBytesMax < 0 || c.ConcurrencyMax < 0 {
 		errs = append(errs, errors.New("body size and concurrency limits must not be negative"))
+	}
+	if c.HeaderBytesMax != 0 && (c.HeaderBytesMax < headerLimitBytesLow || c.HeaderBytesMax > headerLimitBytesHigh) {
+		errs = append(errs, fmt.Errorf("header limit: must be between %d and %d bytes, not %d",
+			headerLimitBytesLow, headerLimitBytesHigh, c.HeaderBytesMax))
 	}
 	if c.Limits != (engine.Limits{}) {
 		if err := c.Limits.Validate(); err != nil {

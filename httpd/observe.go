@@ -18,6 +18,7 @@ const (
 	routeNotFound         = "not_found"
 	routeMethodNotAllowed = "method_not_allowed"
 	routeTransport        = "transport" // refused by fasthttp before routing
+	routeOptions          = "options"   // OPTIONS for a known path, answered with its Allow
 )
 
 // Route is one registered route as the Observer names it: Pattern is the

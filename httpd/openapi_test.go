@@ -193,3 +193,26 @@ func TestNormalizeRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIListsEveryProblemCode: the Problem schema's code enum names
+// every code of the error table, and nothing else.
+func TestOpenAPIListsEveryProblemCode(t *testing.T) {
+	doc := loadOpenAPI(t)
+	schemas, _ := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	props, _ := schemas["Problem"].(map[string]any)["properties"].(map[string]any)
+	var documented []string
+	for _, c := range props["code"].(map[string]any)["enum"].([]any) {
+		documented = append(documented, c.(string))
+	}
+	codes := []string{problemInternal.code}
+	for _, k := range problemKinds {
+		if !slices.Contains(codes, k.code) {
+			codes = append(codes, k.code)
+		}
+	}
+	slices.Sort(codes)
+	slices.Sort(documented)
+	if !slices.Equal(codes, documented) {
+		t.Errorf("openapi.json Problem.code enum = %v, want the error table's codes %v", documented, codes)
+	}
+}

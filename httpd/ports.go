@@ -113,8 +113,9 @@ type DeadLetters interface {
 type Observer interface {
 	// Request is called once per request when its answer is ready: route is
 	// the pattern the route was registered with ("/orders/{id}", never the
-	// raw path), or "not_found", "method_not_allowed" or "transport" (a
-	// request fasthttp refused before routing, reported with took 0);
+	// raw path), or "not_found", "method_not_allowed", "options" (OPTIONS
+	// for a known path) or "transport" (a request fasthttp refused before
+	// routing, reported with took 0);
 	// method is GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS or OTHER.
 	Request(route, method string, status int, took time.Duration)
 	// OrderPlaced is called once per POST /orders/ from an authenticated

@@ -2,8 +2,6 @@ package httpd
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -22,6 +20,8 @@ import (
 
 const (
 	headerRequestID   = "X-Request-ID"
+	headerAllow       = "Allow"
+	serverName        = "flashstock" // the Server header
 	requestIDBytesMax = 128
 
 	// Request log lines below status 500 are sampled, so that logging does
@@ -78,6 +78,7 @@ type Server struct {
 	hooks  *webhookVerifier        // nil without Config.WebhookSecret
 	obs    Observer                // Deps.Observer, or nopObserver: never nil
 	scrape fasthttp.RequestHandler // Deps.Metrics adapted to fasthttp; nil without it
+	slots  chan struct{}           // one element per open connection, up to Config.ConcurrencyMax
 	routes []Route                 // every registered route, set by New
 
 	mu        sync.Mutex     // guards shut and listeners
@@ -98,7 +99,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, errors.New("httpd: Payments needs Config.WebhookSecret to verify webhooks")
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, reqLog: sampledRequestLog(deps.Log), tokens: newTokens(cfg),
-		obs: deps.Observer}
+		obs: deps.Observer, slots: make(chan struct{}, cfg.ConcurrencyMax)}
 	if s.obs == nil {
 		s.obs = nopObserver{}
 	}
@@ -117,7 +118,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.router.RedirectFixedPath = false
 	s.router.HandleMethodNotAllowed = true
 	s.router.NotFound = s.wrap(routeNotFound, func(*call) error { return errRouteNotFound })
-	s.router.MethodNotAllowed = s.wrap(routeMethodNotAllowed, func(*call) error { return errMethodNotAllowed })
+	notAllowed := s.wrap(routeMethodNotAllowed, func(*call) error { return errMethodNotAllowed })
+	s.router.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		allow := string(ctx.Response.Header.Peek(headerAllow)) // set by the router; writing the problem drops it
+		notAllowed(ctx)
+		ctx.Response.Header.Set(headerAllow, allow)
+	}
+	// The router answers OPTIONS for a known path itself, having set Allow.
+	s.router.GlobalOPTIONS = s.wrap(routeOptions, func(c *call) error {
+		c.ctx.SetStatusCode(fasthttp.StatusNoContent)
+		return nil
+	})
 	s.registerOps()
 	s.registerAuth()
 	s.registerProducts()
@@ -127,16 +138,26 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.registerActors()
 	s.registerDocs()
 	s.http = &fasthttp.Server{
-		Handler:               s.route,
-		ErrorHandler:          s.transportError,
-		Name:                  "flashstock",
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		MaxRequestBodySize:    cfg.BodyBytesMax,
-		Concurrency:           cfg.ConcurrencyMax,
+		Handler:      s.route,
+		ErrorHandler: s.transportError,
+		Logger:       fasthttpLog{log: deps.Log},
+		Name:         serverName,
+		ReadTimeout:  cfg.ReadTimeout,
+		WriteTimeout: cfg.WriteTimeout,
+		IdleTimeout:  cfg.IdleTimeout,
+		// The request line and headers must fit the read buffer, else
+		// fasthttp fails with ErrSmallBuffer: 431.
+		ReadBufferSize:     cfg.HeaderBytesMax,
+		MaxRequestBodySize: cfg.BodyBytesMax,
+		// Serve's listener enforces ConcurrencyMax (connlimit.go); fasthttp's
+		// own refusal, in plain text, stays out of reach: a connection gives
+		// its slot back a moment before fasthttp frees its worker.
+		Concurrency:           2 * cfg.ConcurrencyMax,
 		NoDefaultServerHeader: true,
 		CloseOnShutdown:       true,
+		// fasthttp's errors then leave out the request bytes; they are
+		// never written out anyway (transport.go).
+		SecureErrorLogMessage: true,
 	}
 	return s, nil
 }
@@ -155,7 +176,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners = append(s.listeners, ln)
 	s.mu.Unlock()
-	return s.http.Serve(ln)
+	return s.http.Serve(&connLimitListener{Listener: ln, slots: s.slots, refuse: s.refuseConn})
 }
 
 // Shutdown stops accepting connections and waits for in-flight requests
@@ -196,9 +217,10 @@ func routePath(path string) string {
 	return path
 }
 
-// route is the fasthttp handler: it normalizes the trailing slash and
-// dispatches through the router.
+// route is the fasthttp handler: it sets the response's X-Request-ID,
+// normalizes the trailing slash and dispatches through the router.
 func (s *Server) route(ctx *fasthttp.RequestCtx) {
+	setRequestID(ctx)
 	if p := ctx.URI().PathOriginal(); len(p) > 1 && p[len(p)-1] == '/' {
 		ctx.URI().SetPath(routePath(string(p)))
 	}
@@ -210,8 +232,8 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) {
 func (s *Server) wrap(route string, h handler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		start := time.Now()
-		c := &call{ctx: ctx, requestID: requestID(ctx), route: route, srv: s}
-		ctx.Response.Header.Set(headerRequestID, c.requestID)
+		c := &call{ctx: ctx, requestID: string(ctx.Response.Header.Peek(headerRequestID)), // set by route
+			route: route, srv: s}
 		var cancel context.CancelFunc
 		// The request id travels with the work the request causes (actor
 		// messages, group-commit logs).
@@ -264,7 +286,7 @@ func (s *Server) logRequest(c *call, err error, start time.Time) {
 		return
 	}
 	var id [36]byte
-	ev = ev.Bytes("method", c.ctx.Method()).Str("route", c.route).Int("status", status).
+	ev = ev.Str("method", methodLabel(c.ctx.Method())).Str("route", c.route).Int("status", status).
 		Dur("duration", time.Since(start)).Str("request_id", c.requestID)
 	if c.user != nil {
 		b, _ := c.user.ID.AppendText(id[:0])
@@ -275,39 +297,4 @@ func (s *Server) logRequest(c *call, err error, start time.Time) {
 		ev = ev.Bytes("order_id", b)
 	}
 	ev.Msg("request")
-}
-
-// transportError answers requests fasthttp rejected before routing (body too
-// large, malformed HTTP, timeouts) with a problem.
-func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
-	id := requestID(ctx)
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		writeProblem(ctx, errPayloadTooLarge, id)
-	} else {
-		writeProblem(ctx, fmt.Errorf("%w: %v", errMalformedJSON, err), id)
-		ctx.SetStatusCode(fasthttp.StatusBadRequest)
-	}
-	s.log.Info().Int("status", ctx.Response.StatusCode()).Str("request_id", id).
-		Str("error", err.Error()).Msg("request rejected by transport")
-	// fasthttp keeps no start time for a request it could not read: took 0.
-	s.obs.Request(routeTransport, methodLabel(ctx.Method()), ctx.Response.StatusCode(), 0)
-}
-
-// requestID takes a sane client-supplied X-Request-ID or makes a new one.
-func requestID(ctx *fasthttp.RequestCtx) string {
-	if id := ctx.Request.Header.Peek(headerRequestID); len(id) > 0 && len(id) <= requestIDBytesMax && printable(id) {
-		return string(id)
-	}
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
-	return hex.EncodeToString(b[:])
-}
-
-func printable(b []byte) bool {
-	for _, c := range b {
-		if c < 0x21 || c > 0x7e {
-			return false
-		}
-	}
-	return true
 }

@@ -197,3 +197,49 @@ func TestHeadAnswersLikeGet(t *testing.T) {
 		t.Fatalf("HEAD ETag %q, GET ETag %q", etag, headerValue(getHdr, "ETag"))
 	}
 }
+
+// TestEveryAnswerCarriesRequestID: whoever writes the answer (a route, the
+// router's OPTIONS, 404 and 405, a panic, HEAD), it carries X-Request-ID:
+// the client's when sane, else a generated one. Transport refusals are in
+// TestTransportRefusalsLeakNothing.
+func TestEveryAnswerCarriesRequestID(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(c *Config, d *Deps) {
+		c.BodyBytesMax = 1024
+		d.Products = &productsFake{ProductFunc: func(context.Context, engine.ID) (engine.Product, error) {
+			panic("product store exploded")
+		}}
+	})
+	tests := []struct {
+		name, method, path string
+		body               any
+		status             int
+		allow              string // the Allow header wanted, if any
+	}{
+		{"route", "GET", "/healthz", nil, 200, ""},
+		{"HEAD", "HEAD", "/healthz", nil, 200, ""},
+		{"OPTIONS", "OPTIONS", "/products/", nil, 204, "GET, HEAD, OPTIONS, POST"},
+		{"OPTIONS of an unknown path", "OPTIONS", "/no/such/route", nil, 404, ""},
+		{"unknown path", "GET", "/no/such/route", nil, 404, ""},
+		{"HEAD of an unknown path", "HEAD", "/no/such/route", nil, 404, ""},
+		{"method not allowed", "DELETE", "/products/", nil, 405, "GET, HEAD, OPTIONS, POST"},
+		{"panic", "GET", "/products/0193a6b2-7c4d-7def-8abc-0123456789ab", nil, 500, ""},
+		{"body too large", "POST", "/auth/users/", strings.Repeat("x", 2048), 413, ""},
+	}
+	for _, tt := range tests {
+		status, hdr, body := ts.do(tt.method, tt.path, tt.body, "X-Request-ID", "given-"+tt.method)
+		if status != tt.status {
+			t.Errorf("%s: %s %s: %d, want %d: %s", tt.name, tt.method, tt.path, status, tt.status, body)
+		}
+		if got := headerValue(hdr, headerRequestID); got != "given-"+tt.method {
+			t.Errorf("%s: X-Request-ID %q, want the client's", tt.name, got)
+		}
+		if got := headerValue(hdr, headerAllow); got != tt.allow {
+			t.Errorf("%s: Allow %q, want %q", tt.name, got, tt.allow)
+		}
+		_, hdr, _ = ts.do(tt.method, tt.path, tt.body)
+		if got := headerValue(hdr, headerRequestID); len(got) != 32 {
+			t.Errorf("%s without an id: X-Request-ID %q, want a generated one", tt.name, got)
+		}
+	}
+}
