@@ -44,6 +44,7 @@ type config struct {
 	ShutdownTimeout time.Duration
 	DBConnsMax      int
 	BcryptCost      int
+	HeaderBytesMax  int
 	Seed            bool
 
 	// Inventory core.
@@ -149,6 +150,8 @@ var settings = []setting{
 		integer(func(c *config) *int { return &c.DBConnsMax }), false},
 	{"FLASHSTOCK_BCRYPT_COST", "bcrypt-cost", "bcrypt cost of password hashes (4..31)", "10",
 		integer(func(c *config) *int { return &c.BcryptCost }), false},
+	{"FLASHSTOCK_HEADER_BYTES_MAX", "header-bytes-max", "most bytes of a request's line and headers before 431 header_too_large (1024..1048576)", "16384",
+		integer(func(c *config) *int { return &c.HeaderBytesMax }), false},
 	{"FLASHSTOCK_SEED", "seed", "dev only: seed a demo catalogue and admin when using the local database", "true",
 		boolean(func(c *config) *bool { return &c.Seed }), false},
 	{"FLASHSTOCK_SHARDS", "shards", "number of shards products are hashed into (the unit of ownership)", "256",
@@ -277,6 +280,9 @@ func (c *config) validate() error {
 	}
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		add("FLASHSTOCK_BCRYPT_COST: must be between 4 and 31")
+	}
+	if c.HeaderBytesMax < 1<<10 || c.HeaderBytesMax > 1<<20 {
+		add("FLASHSTOCK_HEADER_BYTES_MAX: must be between 1024 and 1048576")
 	}
 	if c.PprofAddr != "" {
 		if host, _, err := net.SplitHostPort(c.PprofAddr); err != nil || !net.ParseIP(host).IsLoopback() {
@@ -426,7 +432,7 @@ func (c config) log(l zerolog.Logger) {
 		Str("database_url", redact(c.DatabaseURL)).Str("redis_url", redact(c.RedisURL)).
 		Str("jwt_secret", secret).Stringer("access_ttl", c.AccessTTL).Stringer("refresh_ttl", c.RefreshTTL).
 		Str("log_level", c.LogLevel).Str("data_dir", c.DataDir).Stringer("shutdown_timeout", c.ShutdownTimeout).Str("redis_prefix", c.RedisPrefix).
-		Int("db_conns_max", c.DBConnsMax).Int("bcrypt_cost", c.BcryptCost).
+		Int("db_conns_max", c.DBConnsMax).Int("bcrypt_cost", c.BcryptCost).Int("header_bytes_max", c.HeaderBytesMax).
 		Int("shards", c.Shards).Stringer("actor_idle", c.ActorIdle).Stringer("order_ttl", c.OrderTTL).
 		Int("items_per_order_max", c.ItemsPerOrderMax).Int("item_quantity_max", c.ItemQuantityMax).
 		Int("inflight_per_sku_max", c.InflightPerSKUMax).Int("inflight_max", c.InflightMax).

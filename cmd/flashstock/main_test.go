@@ -251,6 +251,7 @@ func TestConfigValidation(t *testing.T) {
 		{"item limit above the hard maximum", map[string]string{"FLASHSTOCK_ITEMS_PER_ORDER_MAX": "101"}, nil, 1, "FLASHSTOCK_ITEMS_PER_ORDER_MAX"},
 		{"per-SKU bound above the overall one", map[string]string{"FLASHSTOCK_INFLIGHT_PER_SKU_MAX": "10", "FLASHSTOCK_INFLIGHT_MAX": "5"}, nil, 1, "in-flight"},
 		{"pprof off loopback", map[string]string{"FLASHSTOCK_PPROF_ADDR": "0.0.0.0:6060"}, nil, 1, "FLASHSTOCK_PPROF_ADDR"},
+		{"header limit too small", map[string]string{"FLASHSTOCK_HEADER_BYTES_MAX": "512"}, nil, 1, "FLASHSTOCK_HEADER_BYTES_MAX"},
 	}
 	for _, tc := range cases {
 		code, _, errOut := runCmd(t, tc.vars, "", append([]string{"serve"}, tc.args...)...)

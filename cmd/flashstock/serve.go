@@ -140,7 +140,8 @@ func newServer(c config, d *deps, k *core, obs *observability, log zerolog.Logge
 		hd.Checks["redis"] = d.redis
 	}
 	return httpd.New(httpd.Config{JWTSecret: []byte(c.JWTSecret), AccessTTL: c.AccessTTL,
-		RefreshTTL: c.RefreshTTL, BcryptCost: c.BcryptCost, Limits: c.limits(), WebhookSecret: c.WebhookSecret}, hd)
+		RefreshTTL: c.RefreshTTL, BcryptCost: c.BcryptCost, HeaderBytesMax: c.HeaderBytesMax,
+		Limits: c.limits(), WebhookSecret: c.WebhookSecret}, hd)
 }
 
 // limiter returns the rate limiter named name: GCRA in Redis when Redis is
