@@ -97,3 +97,45 @@ func (e *StockError) Error() string {
 
 // Is makes errors.Is(err, ErrInsufficientStock) true for a *StockError.
 func (e *StockError) Is(target error) bool { return target == ErrInsufficientStock }
+
+// DetailedError gives an error the sentence a client is shown for it. The
+// transport answers with Detail as the problem's detail and logs Error(),
+// the whole chain with its ids and context; so Detail is one sentence for
+// the caller, with no ids and nothing internal. It matches whatever Err
+// matches (errors.Is and errors.As see through it).
+type DetailedError struct {
+	Err    error
+	Detail string
+}
+
+// WithDetail returns err with detail as its client sentence. Wrapping a
+// sentinel reads like the usual "%w: text":
+// WithDetail(ErrConflict, "username is already taken") says
+// "conflict: username is already taken".
+func WithDetail(err error, detail string) error {
+	return &DetailedError{Err: err, Detail: detail}
+}
+
+// Error is Err's text followed by the detail, unless that text ends with
+// the detail already (a layer repeating a lower layer's sentence).
+func (e *DetailedError) Error() string {
+	msg := e.Err.Error()
+	if strings.HasSuffix(msg, e.Detail) {
+		return msg
+	}
+	return msg + ": " + e.Detail
+}
+
+// Unwrap returns Err.
+func (e *DetailedError) Unwrap() error { return e.Err }
+
+// ClientDetail returns the client sentence of err: that of the outermost
+// DetailedError in its chain (the layer closest to the caller knows best
+// what the caller did), or false if it has none.
+func ClientDetail(err error) (string, bool) {
+	var de *DetailedError
+	if errors.As(err, &de) {
+		return de.Detail, true
+	}
+	return "", false
+}

@@ -15,6 +15,9 @@ const (
 	ItemQuantityMax int64 = 10_000
 	// NameRunesMax is the longest product name, in characters.
 	NameRunesMax = 255
+	// NameBytesMax is the longest product name in bytes (NameRunesMax
+	// characters of up to 4 bytes).
+	NameBytesMax = NameRunesMax * 4
 	// SKUBytesMax is the longest SKU.
 	SKUBytesMax = 64
 	// PageLimitDefault is the page size when a list request gives none.

@@ -68,11 +68,12 @@ func ParseReference(s string) (string, error) {
 func (o Order) Transition(to Status, by Trigger, reason string, now time.Time) (Order, error) {
 	t, ok := findTransition(o.Status, to, by)
 	if !ok {
-		return Order{}, fmt.Errorf("%w: order %s cannot go from %s to %s by %s",
-			ErrConflict, o.Reference, o.Status, to, by)
+		return Order{}, fmt.Errorf("order %s by %s: %w", o.Reference, by,
+			WithDetail(ErrConflict, fmt.Sprintf("the order is %s and cannot move to %s", o.Status, to)))
 	}
 	if by == TriggerExpiry && now.Before(o.ExpiresAt) {
-		return Order{}, fmt.Errorf("%w: order %s does not expire until %s", ErrConflict, o.Reference, o.ExpiresAt.Format(time.RFC3339))
+		return Order{}, fmt.Errorf("order %s does not expire until %s: %w", o.Reference,
+			o.ExpiresAt.Format(time.RFC3339), WithDetail(ErrConflict, "the order has not expired yet"))
 	}
 	o.Status = to
 	if t.payment != "" {

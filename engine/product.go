@@ -52,6 +52,7 @@ func NewProduct(d ProductDraft, id ID, now time.Time) (Product, error) {
 	if d.LowStockThreshold != nil {
 		p.LowStockThreshold = *d.LowStockThreshold
 	}
+	checkNewName(&v, d.Name)
 	p.validate(&v)
 	if err := v.err(); err != nil {
 		return Product{}, err
@@ -91,6 +92,9 @@ func (p Product) Apply(pp ProductPatch, now time.Time) (Product, error) {
 		v.check(err == nil, "currency", "must be a 3-letter ISO-4217 code")
 		p.Price.Currency = c
 	}
+	if pp.Name != nil {
+		checkNewName(&v, *pp.Name)
+	}
 	p.validate(&v)
 	if err := v.err(); err != nil {
 		return Product{}, err
@@ -121,12 +125,31 @@ func (p Product) Validate() error {
 
 func (p Product) validate(v *validator) {
 	v.check(validSKU(p.SKU), "sku", "must be 1 to 64 characters of letters, digits and ._-")
-	n := utf8.RuneCountInString(p.Name)
-	v.check(n >= 1 && n <= NameRunesMax && utf8.ValidString(p.Name), "name", "must be 1 to 255 characters")
+	if msg := checkName(p.Name); msg != "" {
+		v.add("name", msg)
+	}
 	v.check(p.Price.Amount >= 0 && p.Price.Amount <= PriceMax, "price", "must be between 0 and 100000000000")
 	v.check(p.Stock >= 0 && p.Stock <= StockMax, "stock", "must be between 0 and 1000000000")
 	v.check(p.LowStockThreshold >= 0 && p.LowStockThreshold <= StockMax,
 		"low_stock_threshold", "must be between 0 and 1000000000")
+}
+
+// checkName is the rule every stored name meets: 1 to NameRunesMax
+// characters of text PostgreSQL can hold.
+func checkName(name string) string {
+	if n := utf8.RuneCountInString(name); n < 1 || n > NameRunesMax {
+		return "must be 1 to 255 characters"
+	}
+	return CheckText(name, NameBytesMax)
+}
+
+// checkNewName adds the rule for a name being set to checkName's: one line,
+// no control characters. It reports nothing checkName (through validate)
+// reports, and names stored before the rule existed still load.
+func checkNewName(v *validator, name string) {
+	if checkName(name) == "" && CheckLine(name, NameBytesMax) != "" {
+		v.add("name", "must not contain control characters")
+	}
 }
 
 // IsLowStock reports whether stock is at or below the product's threshold.

@@ -3,7 +3,6 @@ package engine
 import (
 	"net/mail"
 	"time"
-	"unicode/utf8"
 )
 
 // Limits on account fields.
@@ -36,7 +35,7 @@ type Registration struct {
 // every broken one.
 func (r Registration) Validate() error {
 	var v validator
-	if err := validUsername(r.Username); err != "" {
+	if err := CheckUsername(r.Username); err != "" {
 		v.add("username", err)
 	}
 	if r.Email != "" && !validEmail(r.Email) {
@@ -48,8 +47,11 @@ func (r Registration) Validate() error {
 	return v.err()
 }
 
-// validUsername: 1–150 bytes of letters, digits and @.+-_ (Django's rule).
-func validUsername(s string) string {
+// CheckUsername returns what is wrong with s as a username, or "" if it is
+// one: 1–150 bytes of ASCII letters, digits and @.+-_ (Django's rule). No
+// account has a username that fails it, so a login naming one is an
+// unknown user without asking the store.
+func CheckUsername(s string) string {
 	if len(s) == 0 || len(s) > UsernameBytesMax {
 		return "must be 1 to 150 characters"
 	}
@@ -63,14 +65,19 @@ func validUsername(s string) string {
 	return ""
 }
 
+// validPassword: 8–72 bytes of text (any characters but NUL), neither the
+// username nor all digits. The password is never stored, only its hash;
+// NUL is refused all the same, as bcrypt implementations in other languages
+// stop at it.
 func validPassword(username, pw string) string {
+	text := CheckText(pw, PasswordBytesMax)
 	switch {
 	case len(pw) < PasswordBytesMin:
 		return "must be at least 8 bytes"
 	case len(pw) > PasswordBytesMax:
 		return "must be at most 72 bytes"
-	case !utf8.ValidString(pw):
-		return "must be valid UTF-8"
+	case text != "":
+		return text
 	case pw == username:
 		return "must differ from the username"
 	case allDigits(pw):
@@ -88,8 +95,10 @@ func allDigits(s string) bool {
 	return true
 }
 
+// validEmail: one address, as net/mail parses it, of at most 254 bytes of
+// one-line text.
 func validEmail(s string) bool {
-	if len(s) > EmailBytesMax {
+	if CheckLine(s, EmailBytesMax) != "" {
 		return false
 	}
 	a, err := mail.ParseAddress(s)
