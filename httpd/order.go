@@ -55,19 +55,27 @@ func (s *Server) createOrder(c *call) (err error) {
 // idempotent per Idempotency-Key. The order id is chosen here, before the
 // order exists, so that a retry after a timeout can find out whether it was
 // written. It sets *total to the total of the order it placed.
+//
+// The rate limit counts attempts that do work: it is taken inside place,
+// so a request without a key pays it first thing (no read before it),
+// while a repeat under a key that the store answers (a replay, a refusal
+// while the first is in flight, 422 for another body, or the earlier
+// attempt's order found after a takeover) costs no budget: the README
+// tells clients to retry with their key, and a retry must not earn a 429.
+// A keyed attempt refused by the limit gives its key back (runIdempotent).
 func (s *Server) placeOrder(c *call, total *engine.Money) error {
 	user := c.user.ID
-	if s.deps.OrderLimiter != nil { // the key costs allocations: only make it for a limiter
-		if err := s.rateLimit(c, s.deps.OrderLimiter, "user:"+user.String()); err != nil {
-			return err
-		}
-	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	orderID, err := engine.NewID(now, rand.Reader)
 	if err != nil {
 		return err
 	}
 	place := func(orderID engine.ID) error {
+		if s.deps.OrderLimiter != nil { // the key costs allocations: only make it for a limiter
+			if err := s.rateLimit(c, s.deps.OrderLimiter, "user:"+user.String()); err != nil {
+				return err
+			}
+		}
 		c.orderID = orderID
 		items, err := c.decodeOrderItems(s.cfg.Limits)
 		if err != nil {

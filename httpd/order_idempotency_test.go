@@ -138,11 +138,17 @@ func TestOrderCreateRateLimited(t *testing.T) {
 	}}
 	idem := newMemIdempotency()
 	f := newOrderFixture(t, func(_ *Config, d *Deps) { d.OrderLimiter, d.Idempotency = limiter, idem })
-	// Refused before the body is read or the key claimed.
+	// Refused before the body is read; the key is given back each time.
 	for _, body := range []string{orderBody(orderLine(orderProductA, 1)), `{"items":[]}`, "{not json"} {
 		status, hdr, resp := f.do("POST", "/orders/", body, with(f.buyerAuth, headerIdempotencyKey, "k")...)
 		wantProblem(t, status, hdr, resp, fasthttp.StatusTooManyRequests, "rate_limited")
 		wantRateHeaders(t, hdr, "5", "0", "60", "12")
+	}
+	idem.mu.Lock()
+	kept := len(idem.records)
+	idem.mu.Unlock()
+	if n := kept; n != 0 {
+		t.Errorf("%d idempotency records kept by rate-limited requests, want 0", n)
 	}
 	if n := len(f.placed.all()); n != 0 {
 		t.Errorf("PlaceOrder called %d times while rate limited, want 0", n)
@@ -191,4 +197,41 @@ func TestOrderCreateRateLimitPerUser(t *testing.T) {
 	if len(placed) != 4 || byBuyer != 3 {
 		t.Errorf("PlaceOrder called %d times (%d for the buyer), want 4 (3)", len(placed), byBuyer)
 	}
+}
+
+// TestOrderReplayCostsNoRateBudget: a repeat of a placed order under its
+// Idempotency-Key (the retry the README tells clients to make) is answered
+// from the record without spending the order rate limit; new orders, with
+// or without a key, still spend it.
+func TestOrderReplayCostsNoRateBudget(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	idem := newMemIdempotency()
+	f := newOrderFixture(t, func(_ *Config, d *Deps) {
+		d.OrderLimiter = newMemoryLimiter(perMinute(1), clock.Now, memLimiterKeysMax)
+		d.Idempotency = idem
+	})
+	body := orderBody(orderLine(orderProductA, 1))
+	keyed := func(key string) []string { return with(f.buyerAuth, headerIdempotencyKey, key) }
+	status, hdr, first := f.do("POST", "/orders/", body, keyed("K")...)
+	wantFresh(t, status, hdr, first)
+	for range 3 {
+		status, hdr, again := f.do("POST", "/orders/", body, keyed("K")...)
+		wantReplay(t, status, hdr, again, fasthttp.StatusCreated, first, "application/json")
+	}
+	// Another body under K is 422, not 429: it is refused without doing work.
+	status, hdr, resp := f.do("POST", "/orders/", orderBody(orderLine(orderProductA, 2)), keyed("K")...)
+	wantProblem(t, status, hdr, resp, fasthttp.StatusUnprocessableEntity, "idempotency_key_reused")
+	// The budget is spent: new orders are refused, with or without a key.
+	status, hdr, resp = f.do("POST", "/orders/", body, f.buyerAuth...)
+	wantProblem(t, status, hdr, resp, fasthttp.StatusTooManyRequests, "rate_limited")
+	status, hdr, resp = f.do("POST", "/orders/", body, keyed("K2")...)
+	wantProblem(t, status, hdr, resp, fasthttp.StatusTooManyRequests, "rate_limited")
+	if n := len(f.placed.all()); n != 1 {
+		t.Fatalf("PlaceOrder called %d times, want 1", n)
+	}
+	// K2 was given back: once the budget refills, it places its order.
+	clock.advance(time.Minute)
+	status, hdr, resp = f.do("POST", "/orders/", body, keyed("K2")...)
+	wantFresh(t, status, hdr, resp)
 }
