@@ -18,7 +18,7 @@ func (s *Server) registerActors() {
 
 // errActorsOff answers GET /admin/actors on a server built without
 // Deps.Actors (after authentication, so that only admins learn it).
-var errActorsOff = fmt.Errorf("%w: actor stats are not enabled on this server", engine.ErrNotFound)
+var errActorsOff = engine.WithDetail(engine.ErrNotFound, "actor stats are not enabled on this server")
 
 // actorStats serves a snapshot of the running actors.
 func (s *Server) actorStats(c *call) error {

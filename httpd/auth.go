@@ -58,8 +58,8 @@ func (s *Server) register(c *call) error {
 	}
 	u := engine.User{ID: id, Username: reg.Username, Email: reg.Email, PasswordHash: hash, CreatedAt: now}
 	if err := s.deps.Users.CreateUser(c.context, u); err != nil {
-		if errors.Is(err, engine.ErrConflict) {
-			return fmt.Errorf("%w: username %q is taken", engine.ErrConflict, reg.Username)
+		if errors.Is(err, engine.ErrConflict) { // the one unique column a client chooses
+			return fmt.Errorf("create user: %w", engine.WithDetail(err, "username is already taken"))
 		}
 		return fmt.Errorf("create user: %w", err)
 	}
@@ -68,7 +68,7 @@ func (s *Server) register(c *call) error {
 
 // errBadCredentials is the one answer to a wrong username or password, so
 // the response does not reveal which usernames exist.
-var errBadCredentials = fmt.Errorf("%w: no active account found with the given credentials", engine.ErrUnauthorized)
+var errBadCredentials = engine.WithDetail(engine.ErrUnauthorized, "no active account found with the given credentials")
 
 // login checks a username and password and issues an access/refresh pair.
 func (s *Server) login(c *call) error {
@@ -81,6 +81,10 @@ func (s *Server) login(c *call) error {
 	}
 	if err := req.validate(); err != nil {
 		return err
+	}
+	if engine.CheckUsername(req.Username) != "" { // no account has it (NUL, too long...): the store is not asked
+		burnPasswordCheck(req.Password, s.cfg.BcryptCost)
+		return fmt.Errorf("login with an impossible username: %w", errBadCredentials)
 	}
 	u, err := s.deps.Users.UserByUsername(c.context, req.Username)
 	if errors.Is(err, engine.ErrNotFound) {
@@ -138,7 +142,11 @@ func (s *Server) verify(c *call) error {
 	if err := req.validate(); err != nil {
 		return err
 	}
-	if _, err := s.tokens.parse(req.Token); err != nil {
+	claims, err := s.tokens.parse(req.Token)
+	if err != nil {
+		return err
+	}
+	if err := s.confirmUser(c, []byte(req.Token), claims); err != nil {
 		return err
 	}
 	return c.respond(fasthttp.StatusOK, struct{}{})
@@ -156,12 +164,45 @@ func (s *Server) me(c *call) error {
 	return c.respond(fasthttp.StatusOK, userJSON{ID: u.ID, Username: u.Username, Email: u.Email, IsAdmin: &u.IsAdmin})
 }
 
+// errUserGone answers a validly signed token whose user does not exist: an
+// account deleted since, or a token signed with a leaked secret. The token
+// no longer stands for anyone: unauthorized, not not-found.
+var errUserGone = engine.WithDetail(engine.ErrUnauthorized, "the account this token was issued for does not exist")
+
+// tokenUserRecheck is how long a token's user is trusted to exist after
+// the store last had it. A token of an account deleted meanwhile keeps
+// working on a node that had checked it for at most this long; a token in
+// use costs one read of its user per interval, not one per request.
+const tokenUserRecheck = time.Minute
+
+// confirmUser checks that the user a verified token (raw, with claims)
+// names exists, unless the token cache says it was found less than
+// tokenUserRecheck ago. A missing user is errUserGone and the token leaves
+// the cache; a store that cannot answer is its own error (an outage is
+// engine.ErrUnavailable, 503), never a 401.
+func (s *Server) confirmUser(c *call, raw []byte, claims tokenClaims) error {
+	now := s.tokens.now()
+	if !claims.userSeen.IsZero() && now.Sub(claims.userSeen) < tokenUserRecheck {
+		return nil
+	}
+	_, err := s.deps.Users.UserByID(c.context, claims.UserID)
+	if errors.Is(err, engine.ErrNotFound) {
+		s.tokens.cache.drop(raw)
+		return fmt.Errorf("token for user %s: %w", claims.UserID, errUserGone)
+	}
+	if err != nil {
+		return fmt.Errorf("confirm the token's user: %w", err)
+	}
+	s.tokens.cache.seen(raw, now)
+	return nil
+}
+
 // currentUser loads the account a valid token names; a deleted account is
 // unauthorized, not not-found: the token no longer stands for anyone.
 func (s *Server) currentUser(c *call, id engine.ID) (engine.User, error) {
 	u, err := s.deps.Users.UserByID(c.context, id)
 	if errors.Is(err, engine.ErrNotFound) {
-		return engine.User{}, fmt.Errorf("%w: user not found", engine.ErrUnauthorized)
+		return engine.User{}, fmt.Errorf("user %s: %w", id, errUserGone)
 	}
 	if err != nil {
 		return engine.User{}, fmt.Errorf("load user: %w", err)
@@ -171,7 +212,9 @@ func (s *Server) currentUser(c *call, id engine.ID) (engine.User, error) {
 
 // requireUser authenticates the request from its Authorization header
 // ("JWT <token>" or "Bearer <token>", scheme case-insensitive) and sets
-// c.user. Only access tokens count. Failures wrap engine.ErrUnauthorized.
+// c.user. Only access tokens of existing users count (confirmUser).
+// Failures wrap engine.ErrUnauthorized, except a store that cannot confirm
+// the user.
 func (c *call) requireUser() error {
 	if c.user != nil {
 		return nil
@@ -182,6 +225,9 @@ func (c *call) requireUser() error {
 	}
 	claims, err := c.srv.tokens.parseKindBytes(raw, kindAccess)
 	if err != nil {
+		return err
+	}
+	if err := c.srv.confirmUser(c, raw, claims); err != nil {
 		return err
 	}
 	c.caller = principal{ID: claims.UserID, IsAdmin: claims.IsAdmin}
@@ -208,15 +254,15 @@ func (c *call) requireAdmin() error {
 func bearerToken(header []byte) ([]byte, error) {
 	header = bytes.TrimSpace(header)
 	if len(header) == 0 {
-		return nil, fmt.Errorf("%w: missing Authorization header", engine.ErrUnauthorized)
+		return nil, engine.WithDetail(engine.ErrUnauthorized, "the Authorization header is missing")
 	}
 	scheme, token, ok := bytes.Cut(header, []byte(" "))
 	if !ok || !(bytes.EqualFold(scheme, []byte("JWT")) || bytes.EqualFold(scheme, []byte("Bearer"))) {
-		return nil, fmt.Errorf("%w: Authorization must be \"JWT <token>\" or \"Bearer <token>\"", engine.ErrUnauthorized)
+		return nil, engine.WithDetail(engine.ErrUnauthorized, `the Authorization header must be "JWT <token>" or "Bearer <token>"`)
 	}
 	token = bytes.TrimSpace(token)
 	if len(token) == 0 {
-		return nil, fmt.Errorf("%w: empty token", engine.ErrUnauthorized)
+		return nil, engine.WithDetail(engine.ErrUnauthorized, "the Authorization header has an empty token")
 	}
 	return token, nil
 }

@@ -45,7 +45,7 @@ type handler func(c *call) error
 func (c *call) decode(dst any) error {
 	body := c.ctx.Request.Body()
 	if len(bytes.TrimSpace(body)) == 0 {
-		return fmt.Errorf("%w: empty body", errMalformedJSON)
+		return errEmptyBody
 	}
 	return decodeJSON(body, dst)
 }
@@ -57,17 +57,28 @@ func decodeJSON(body []byte, dst any) error {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("%w: trailing data after the JSON value", errMalformedJSON)
+		return errTrailingData
 	}
 	return nil
 }
 
+// Malformed bodies, each with its client sentence.
+var (
+	errEmptyBody    = engine.WithDetail(errMalformedJSON, "the request body is empty")
+	errTrailingData = engine.WithDetail(errMalformedJSON, "the request body has data after the JSON value")
+	errNotAnObject  = engine.WithDetail(errMalformedJSON, "the request body must be a JSON object")
+	errTruncated    = engine.WithDetail(errMalformedJSON, "the request body ends inside a JSON value")
+)
+
+// jsonError turns an encoding/json error into a problem: type errors and
+// unknown members are field errors, the rest malformed_json with a sentence
+// that quotes nothing of the body (the chain keeps the decoder's words).
 func jsonError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
 		field := typeErr.Field
 		if field == "" {
-			return fmt.Errorf("%w: body must be a JSON object", errMalformedJSON)
+			return errNotAnObject
 		}
 		return engine.Invalid(field, "must be of type "+jsonTypeName(typeErr.Type.Kind().String()))
 	}
@@ -82,7 +93,15 @@ func jsonError(err error) error {
 		}
 		return engine.Invalid(field, "is not a known field")
 	}
-	return fmt.Errorf("%w: %v", errMalformedJSON, err)
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &syntaxErr):
+		return fmt.Errorf("%v: %w", err, engine.WithDetail(errMalformedJSON,
+			fmt.Sprintf("the request body is not valid JSON (at byte %d)", syntaxErr.Offset)))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errTruncated
+	}
+	return fmt.Errorf("%v: %w", err, errMalformedJSON)
 }
 
 func jsonTypeName(kind string) string {
@@ -124,7 +143,7 @@ func (c *call) pathID() (engine.ID, error) {
 	raw, _ := c.ctx.UserValue("id").(string)
 	id, err := engine.ParseID(raw)
 	if err != nil {
-		return engine.NilID, fmt.Errorf("%w: %q is not an id", engine.ErrNotFound, raw)
+		return engine.NilID, fmt.Errorf("%w: the path's id is not a UUID", engine.ErrNotFound)
 	}
 	return id, nil
 }

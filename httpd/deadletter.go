@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/valyala/fasthttp"
@@ -28,7 +29,7 @@ func (s *Server) registerDeadLetters() {
 // errDeadLettersOff answers the dead-letter routes of a server built
 // without Deps.DeadLetters (after authentication, so that only admins learn
 // it).
-var errDeadLettersOff = fmt.Errorf("%w: dead letters are not enabled on this server", engine.ErrNotFound)
+var errDeadLettersOff = engine.WithDetail(engine.ErrNotFound, "dead letters are not enabled on this server")
 
 // listDeadLetters serves one page of dead letters, newest first; ?status=
 // filters.
@@ -83,6 +84,9 @@ func (s *Server) retryDeadLetter(c *call) error {
 	}
 	d, err := s.deps.DeadLetters.RetryDeadLetter(c.context, id, by)
 	if err != nil {
+		if errors.Is(err, engine.ErrConflict) {
+			err = engine.WithDetail(err, "the dead letter was retried already or cannot be retried")
+		}
 		return fmt.Errorf("retry dead letter %s: %w", id, err)
 	}
 	s.log.Info().Str("request_id", c.requestID).Str("dead_letter_id", id.String()).Str("by", by).

@@ -112,7 +112,8 @@ func (s *Server) docs(c *call) error {
 // docsAsset serves the Redoc bundle; not_found when it was not built in.
 func (s *Server) docsAsset(c *call) error {
 	if redocBundle == nil {
-		return fmt.Errorf("%w: %s was not built into this binary (make assets)", engine.ErrNotFound, redocAssetPath)
+		return fmt.Errorf("%s: %w", redocAssetPath, engine.WithDetail(engine.ErrNotFound,
+			"the documentation bundle was not built into this binary (make assets)"))
 	}
 	c.ctx.Response.Header.Set(fasthttp.HeaderCacheControl, assetCacheControl)
 	c.ctx.SetStatusCode(fasthttp.StatusOK)

@@ -113,7 +113,7 @@ func (s *Server) idempotent(c *call, user, attempt engine.ID, fn func(attempt en
 		return nil
 	case engine.IdempotencyInFlight:
 		c.repeat = true
-		return fmt.Errorf("%w: a request with this Idempotency-Key is still in flight", engine.ErrConflict)
+		return engine.WithDetail(engine.ErrConflict, "a request with this Idempotency-Key is still in flight; retry later")
 	case engine.IdempotencyMismatch:
 		return fmt.Errorf("%w: the key was first used with another method, path or body", errIdempotencyKeyReused)
 	case engine.IdempotencyTakenOver:

@@ -16,7 +16,7 @@ func (s *Server) registerOps() {
 }
 
 // errMetricsOff answers GET /metrics on a server built without Deps.Metrics.
-var errMetricsOff = fmt.Errorf("%w: metrics are not enabled on this server", engine.ErrNotFound)
+var errMetricsOff = engine.WithDetail(engine.ErrNotFound, "metrics are not enabled on this server")
 
 // metrics serves Deps.Metrics (a net/http handler, e.g. promhttp's) through
 // fasthttpadaptor. It is public, like /healthz: the exposition names no

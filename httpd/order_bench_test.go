@@ -30,7 +30,11 @@ func BenchmarkCreateOrder(b *testing.B) {
 // answer is 201. Requests reuse one RequestCtx, as fasthttp's workers do.
 func newOrderPlacer(tb testing.TB, obs Observer) func() {
 	tb.Helper()
-	srv, err := New(Config{JWTSecret: testSecret}, Deps{Users: newMemStore(), Products: newMemStore(),
+	users := newMemStore()
+	if err := users.CreateUser(context.Background(), testUser); err != nil { // tokens of unknown users are refused
+		tb.Fatal(err)
+	}
+	srv, err := New(Config{JWTSecret: testSecret}, Deps{Users: users, Products: newMemStore(),
 		Orders: &ordersFake{PlaceOrderFunc: func(_ context.Context, cmd engine.PlaceOrder) (engine.Order, error) {
 			return placedOrder(cmd), nil
 		}},

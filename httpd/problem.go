@@ -26,37 +26,56 @@ var (
 	errIdempotencyKeyReused = errors.New("idempotency key reused with a different request")
 )
 
-// problemKind is one row of the error table.
+// problemKind is one row of the error table. detail is the sentence a
+// client gets for an error that carries none of its own (engine.WithDetail).
 type problemKind struct {
 	err    error
 	status int
 	code   string
 	title  string
+	detail string
 }
 
 // problemKinds is THE table mapping errors to HTTP statuses and stable
 // problem codes (DESIGN.md "HTTP API"). The first row whose err matches with
 // errors.Is wins; anything unmatched is a 500 "internal".
 var problemKinds = []problemKind{
-	{errMalformedJSON, fasthttp.StatusBadRequest, "malformed_json", "Malformed JSON"},
-	{errBadRequest, fasthttp.StatusBadRequest, "bad_request", "Bad request"},
-	{errHeaderTooLarge, fasthttp.StatusRequestHeaderFieldsTooLarge, "header_too_large", "Request header fields too large"},
-	{engine.ErrInvalid, fasthttp.StatusBadRequest, "validation_failed", "Validation failed"},
-	{engine.ErrInsufficientStock, fasthttp.StatusBadRequest, "insufficient_stock", "Insufficient stock"},
-	{engine.ErrUnauthorized, fasthttp.StatusUnauthorized, "unauthorized", "Unauthorized"},
-	{engine.ErrForbidden, fasthttp.StatusForbidden, "forbidden", "Forbidden"},
-	{engine.ErrNotFound, fasthttp.StatusNotFound, "not_found", "Not found"},
-	{errRouteNotFound, fasthttp.StatusNotFound, "not_found", "Not found"},
-	{errMethodNotAllowed, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed"},
-	{engine.ErrConflict, fasthttp.StatusConflict, "conflict", "Conflict"},
-	{errPayloadTooLarge, fasthttp.StatusRequestEntityTooLarge, "payload_too_large", "Payload too large"},
-	{errIdempotencyKeyReused, fasthttp.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency key reused"},
-	{errRateLimited, fasthttp.StatusTooManyRequests, "rate_limited", "Too many requests"},
-	{engine.ErrOverloaded, fasthttp.StatusServiceUnavailable, "overloaded", "Overloaded"},
-	{engine.ErrUnavailable, fasthttp.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	{errMalformedJSON, fasthttp.StatusBadRequest, "malformed_json", "Malformed JSON",
+		"the request body is not valid JSON"},
+	{errBadRequest, fasthttp.StatusBadRequest, "bad_request", "Bad request",
+		"the request is not valid HTTP"},
+	{errHeaderTooLarge, fasthttp.StatusRequestHeaderFieldsTooLarge, "header_too_large", "Request header fields too large",
+		"the request line and headers are larger than this server accepts"},
+	{engine.ErrInvalid, fasthttp.StatusBadRequest, "validation_failed", "Validation failed",
+		"the request has invalid fields"},
+	{engine.ErrInsufficientStock, fasthttp.StatusBadRequest, "insufficient_stock", "Insufficient stock",
+		"a product has fewer units in stock than the order asks for"},
+	{engine.ErrUnauthorized, fasthttp.StatusUnauthorized, "unauthorized", "Unauthorized",
+		"authentication is missing or invalid"},
+	{engine.ErrForbidden, fasthttp.StatusForbidden, "forbidden", "Forbidden",
+		"this action is for administrators only"},
+	{engine.ErrNotFound, fasthttp.StatusNotFound, "not_found", "Not found",
+		"the resource does not exist"},
+	{errRouteNotFound, fasthttp.StatusNotFound, "not_found", "Not found",
+		"no route matches the path"},
+	{errMethodNotAllowed, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed",
+		"the route does not allow this method"},
+	{engine.ErrConflict, fasthttp.StatusConflict, "conflict", "Conflict",
+		"the request conflicts with the current state of the resource"},
+	{errPayloadTooLarge, fasthttp.StatusRequestEntityTooLarge, "payload_too_large", "Payload too large",
+		"the request body is larger than this server accepts"},
+	{errIdempotencyKeyReused, fasthttp.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency key reused",
+		"the Idempotency-Key was first used with another method, path or body"},
+	{errRateLimited, fasthttp.StatusTooManyRequests, "rate_limited", "Too many requests",
+		"too many requests; retry after the Retry-After delay"},
+	{engine.ErrOverloaded, fasthttp.StatusServiceUnavailable, "overloaded", "Overloaded",
+		"the server is refusing work to protect itself; retry after the Retry-After delay"},
+	{engine.ErrUnavailable, fasthttp.StatusServiceUnavailable, "unavailable", "Service unavailable",
+		"a dependency is temporarily unavailable; retry after the Retry-After delay"},
 }
 
-var problemInternal = problemKind{nil, fasthttp.StatusInternalServerError, "internal", "Internal server error"}
+var problemInternal = problemKind{nil, fasthttp.StatusInternalServerError, "internal", "Internal server error",
+	"an internal error occurred; quote the request id when reporting it"}
 
 // retryAfterSeconds is sent with every 503.
 const retryAfterSeconds = 1
@@ -89,22 +108,20 @@ func classify(err error) problemKind {
 	return problemInternal
 }
 
-// newProblem builds the body for err. Internal errors never leak their text.
+// newProblem builds the body for err. The detail is one sentence for the
+// client, never err's text: the sentence err carries (engine.WithDetail)
+// for a 4xx, else the row's. 5xx details are always the row's (driver
+// messages carry hosts and ports). The chain itself is for the request's
+// log line (Server.logRequest).
 func newProblem(err error, requestID string) problem {
 	k := classify(err)
 	p := problem{Type: "about:blank", Title: k.title, Status: k.status, Code: k.code,
-		Detail: err.Error(), RequestID: requestID}
-	switch k.code { // 5xx details never carry internals (driver messages, hosts, ports)
-	case "internal":
-		p.Detail = "an internal error occurred; quote the request id when reporting it"
-	case "unavailable":
-		p.Detail = "a dependency is temporarily unavailable; retry after the Retry-After delay"
-	case "overloaded":
-		p.Detail = "the server is refusing work to protect itself; retry after the Retry-After delay"
+		Detail: k.detail, RequestID: requestID}
+	if d, ok := engine.ClientDetail(err); ok && k.status < fasthttp.StatusInternalServerError {
+		p.Detail = d
 	}
 	var ve *engine.ValidationError
 	if errors.As(err, &ve) {
-		p.Detail = "the request has invalid fields"
 		for _, f := range ve.Fields {
 			p.Errors = append(p.Errors, fieldErrJSON{Field: f.Field, Message: f.Message})
 		}

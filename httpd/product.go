@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -185,7 +186,7 @@ func (s *Server) createProduct(c *call) error {
 		return err
 	}
 	if err := s.deps.Products.CreateProduct(c.context, p); err != nil {
-		return fmt.Errorf("create product sku %q: %w", p.SKU, err)
+		return fmt.Errorf("create product sku %q: %w", p.SKU, skuTaken(err))
 	}
 	s.invalidateList(c)
 	return c.respond(fasthttp.StatusCreated, newProductJSON(p))
@@ -238,10 +239,19 @@ func (s *Server) restockProduct(c *call) error {
 func (s *Server) updateProduct(c *call, id engine.ID, change func(engine.Product) (engine.Product, error)) error {
 	p, err := s.deps.Products.UpdateProduct(c.context, id, change)
 	if err != nil {
-		return fmt.Errorf("update product %s: %w", id, err)
+		return fmt.Errorf("update product %s: %w", id, skuTaken(err))
 	}
 	s.invalidateList(c)
 	return c.respond(fasthttp.StatusOK, newProductJSON(p))
+}
+
+// skuTaken gives a conflict from a product write its client sentence: the
+// SKU is the one unique value a client chooses. Other errors pass as they are.
+func skuTaken(err error) error {
+	if errors.Is(err, engine.ErrConflict) {
+		return engine.WithDetail(err, "sku is already in use")
+	}
+	return err
 }
 
 // productNow is the time of a catalogue write, in UTC and truncated to what

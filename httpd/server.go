@@ -269,21 +269,22 @@ func sampledRequestLog(log zerolog.Logger) zerolog.Logger {
 }
 
 // logRequest writes the request's log line: an error line, always, for a
-// 5xx; otherwise an info line if the sampler lets it through. Nothing is
-// formatted for a line that is not written.
+// 5xx; otherwise an info line if the sampler lets it through. A failed
+// request's line carries its error chain, which the answer's detail never
+// does (newProblem). Nothing is formatted for a line that is not written.
 func (s *Server) logRequest(c *call, err error, start time.Time) {
 	status := c.ctx.Response.StatusCode()
 	var ev *zerolog.Event
 	if status >= 500 {
 		ev = s.log.Error()
-		if ev != nil && err != nil && err != errPanic {
-			ev = ev.AnErr("error", err)
-		}
 	} else {
 		ev = s.reqLog.Info()
 	}
 	if ev == nil { // level or sampler says no
 		return
+	}
+	if err != nil && err != errPanic && status >= 400 { // the chain behind the answer's one-sentence detail
+		ev = ev.AnErr("error", err)
 	}
 	var id [36]byte
 	ev = ev.Str("method", methodLabel(c.ctx.Method())).Str("route", c.route).Int("status", status).

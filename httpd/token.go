@@ -38,6 +38,9 @@ type tokenClaims struct {
 	UserID  engine.ID
 	Kind    tokenKind
 	IsAdmin bool // meaningful for access tokens only
+	// userSeen is when the user UserID names was last found in the store
+	// (Server.confirmUser), kept with the cached token; zero = not yet.
+	userSeen time.Time
 }
 
 // tokens issues and verifies HS256 tokens with one shared secret.
@@ -136,8 +139,8 @@ func (t *tokens) parseBytes(raw []byte) (tokenClaims, error) {
 
 // errTokenInvalid and errTokenExpired are parse's two answers.
 var (
-	errTokenInvalid = fmt.Errorf("%w: invalid token", engine.ErrUnauthorized)
-	errTokenExpired = fmt.Errorf("%w: token expired", engine.ErrUnauthorized)
+	errTokenInvalid = engine.WithDetail(engine.ErrUnauthorized, "the token is invalid")
+	errTokenExpired = engine.WithDetail(engine.ErrUnauthorized, "the token has expired")
 )
 
 // checkCached applies the parser's time checks to a cached token: expired
@@ -217,7 +220,7 @@ func ofKind(claims tokenClaims, err error, want tokenKind) (tokenClaims, error) 
 		return tokenClaims{}, err
 	}
 	if claims.Kind != want {
-		return tokenClaims{}, fmt.Errorf("%w: token_type must be %q", engine.ErrUnauthorized, want)
+		return tokenClaims{}, engine.WithDetail(engine.ErrUnauthorized, "the token must be a "+string(want)+" token")
 	}
 	return claims, nil
 }

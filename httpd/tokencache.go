@@ -17,6 +17,12 @@ import (
 // leeway; iat and nbf with the leeway), against tokens.now. An entry is
 // dropped once its token has expired. Failures are never cached: a bad
 // token costs a parse every time, as before.
+//
+// An entry also remembers when the user its token names was last found in
+// the store (Server.confirmUser): a validly signed token for a user that
+// does not exist, or no longer does, authenticates nothing, and checking
+// that costs one read per token and per tokenUserRecheck, not one per
+// request.
 
 const (
 	// tokenCacheEntriesMax bounds the cache: about 25 MB of our ~350-byte
@@ -91,7 +97,18 @@ func (c *tokenCache) evictLocked(now time.Time) {
 	}
 }
 
-// drop removes raw's entry (its token expired).
+// seen records that the user raw's token names was found at now, if raw
+// is still cached.
+func (c *tokenCache) seen(raw []byte, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[string(raw)]; ok {
+		e.claims.userSeen = now
+		c.entries[string(raw)] = e
+	}
+}
+
+// drop removes raw's entry (its token expired, or its user is gone).
 func (c *tokenCache) drop(raw []byte) {
 	c.mu.Lock()
 	delete(c.entries, string(raw))

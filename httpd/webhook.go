@@ -46,7 +46,7 @@ func (s *Server) registerWebhooks() {
 
 // errWebhooksOff answers the webhook route of a server built without
 // Deps.Payments.
-var errWebhooksOff = fmt.Errorf("%w: payment webhooks are not enabled on this server", engine.ErrNotFound)
+var errWebhooksOff = engine.WithDetail(engine.ErrNotFound, "payment webhooks are not enabled on this server")
 
 // paymentWebhook verifies, decodes and applies one payment event.
 func (s *Server) paymentWebhook(c *call) error {
@@ -55,7 +55,7 @@ func (s *Server) paymentWebhook(c *call) error {
 	}
 	body := c.ctx.Request.Body()
 	if len(body) > webhookBodyBytesMax {
-		return fmt.Errorf("%w: a webhook body may have at most %d bytes", errPayloadTooLarge, webhookBodyBytesMax)
+		return engine.WithDetail(errPayloadTooLarge, fmt.Sprintf("a webhook body may have at most %d bytes", webhookBodyBytesMax))
 	}
 	webhookID, err := s.hooks.verify(&c.ctx.Request.Header, body)
 	if err != nil {
@@ -119,10 +119,14 @@ func (v *webhookVerifier) verify(h *fasthttp.RequestHeader, body []byte) (string
 		hdr.Set(name, string(value))
 	}
 	if len(missing) > 0 {
-		return "", fmt.Errorf("%w: missing webhook headers: %s", engine.ErrUnauthorized, strings.Join(missing, ", "))
+		noun := "header"
+		if len(missing) > 1 {
+			noun = "headers"
+		}
+		return "", engine.WithDetail(engine.ErrUnauthorized, "the delivery lacks the "+strings.Join(missing, ", ")+" "+noun)
 	}
 	if err := v.wh.Verify(body, hdr); err != nil {
-		return "", fmt.Errorf("%w: %s", engine.ErrUnauthorized, verifyFailure(err))
+		return "", fmt.Errorf("verify webhook (%v): %w", err, engine.WithDetail(engine.ErrUnauthorized, verifyFailure(err)))
 	}
 	return hdr.Get(standardwebhooks.HeaderWebhookID), nil
 }
@@ -135,7 +139,7 @@ func verifyFailure(err error) string {
 	case errors.Is(err, standardwebhooks.ErrInvalidHeaders):
 		return "webhook-timestamp must be a Unix time in seconds"
 	case errors.Is(err, standardwebhooks.ErrMessageTooOld):
-		return "webhook-timestamp is stale: more than 5 minutes in the past"
+		return "webhook-timestamp is more than 5 minutes in the past"
 	case errors.Is(err, standardwebhooks.ErrMessageTooNew):
 		return "webhook-timestamp is more than 5 minutes in the future"
 	case errors.Is(err, standardwebhooks.ErrNoMatchingSignature):

@@ -3,7 +3,6 @@ package httpd
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 
 	"github.com/flashstock/flashstock/engine"
@@ -27,7 +26,7 @@ type paymentEventRequest struct {
 // sender-controlled fields of an event; the caller fills in the rest.
 func decodePaymentEvent(body []byte) (engine.PaymentEvent, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return engine.PaymentEvent{}, fmt.Errorf("%w: empty body", errMalformedJSON)
+		return engine.PaymentEvent{}, errEmptyBody
 	}
 	var req paymentEventRequest
 	if err := decodeJSONLenient(body, &req); err != nil {
@@ -54,7 +53,7 @@ func decodeJSONLenient(body []byte, dst any) error {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("%w: trailing data after the JSON value", errMalformedJSON)
+		return errTrailingData
 	}
 	return nil
 }
