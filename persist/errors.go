@@ -30,6 +30,8 @@ var constraintMessages = map[string]string{
 //	pgx.ErrNoRows                          → engine.ErrNotFound
 //	unique_violation (23505)               → engine.ErrConflict
 //	check_violation (23514)                → engine.ErrInvalid (*engine.ValidationError)
+//	text the database cannot store
+//	(22021, 22P05, 22001)                  → engine.ErrInvalid (*engine.ValidationError)
 //	lost or refused connections, timeouts,
 //	server shutdown, serialization
 //	failures and deadlocks                 → engine.ErrUnavailable (retry later)
@@ -57,14 +59,25 @@ func wrapPgError(op string, pe *pgconn.PgError) error {
 		if !ok {
 			msg = "a unique value is already in use"
 		}
-		return fmt.Errorf("%s: %w: %s", op, engine.ErrConflict, msg)
+		return fmt.Errorf("%s: %w", op, engine.WithDetail(engine.ErrConflict, msg))
 	case pe.Code == "23514":
 		field := checkField(pe.TableName, pe.ConstraintName)
 		return fmt.Errorf("%s: %w", op, engine.Invalid(field, "is rejected by the database"))
+	case unstorableText(pe.Code): // the edge checks text first; this is the net under it
+		return fmt.Errorf("%s: %v: %w", op, pe.Message,
+			engine.Invalid("text", "contains a character or a length the database cannot store"))
 	case unavailableState(pe.Code):
 		return fmt.Errorf("%s: %w: %v", op, engine.ErrUnavailable, pe)
 	}
 	return fmt.Errorf("%s: %s", op, pe.Error())
+}
+
+// unstorableText reports SQLSTATEs of text PostgreSQL cannot hold: an
+// invalid byte sequence or NUL (22021 character_not_in_repertoire), a
+// character the encoding cannot translate, such as \u0000 in jsonb (22P05),
+// and a string over a column's length (22001).
+func unstorableText(code string) bool {
+	return code == "22021" || code == "22P05" || code == "22001"
 }
 
 // checkField recovers the column from PostgreSQL's default CHECK constraint
