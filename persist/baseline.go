@@ -59,7 +59,7 @@ func (s *Store) placeOrder(ctx context.Context, cmd engine.PlaceOrder, lock stri
 	items := slices.Clone(cmd.Items)
 	slices.SortFunc(items, func(a, b engine.ItemRequest) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
 	var order engine.Order
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, op, func(tx pgx.Tx) error {
 		lines, err := readLines(ctx, tx, items, lock)
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ func (s *Store) placeOrder(ctx context.Context, cmd engine.PlaceOrder, lock stri
 		return writeOrder(ctx, tx, order)
 	})
 	if err != nil {
-		return engine.Order{}, wrapError(op, err)
+		return engine.Order{}, err
 	}
 	return order, nil
 }

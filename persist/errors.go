@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flashstock/flashstock/engine"
@@ -18,10 +19,13 @@ import (
 // constraintMessages gives the caller-facing text for unique constraints
 // (the detail of a 409); an unlisted constraint gets a generic text.
 var constraintMessages = map[string]string{
-	"users_username_key": "username is already taken",
-	"products_sku_key":   "sku is already in use",
-	"users_pkey":         "user id already exists",
-	"products_pkey":      "product id already exists",
+	"users_username_key":   "username is already taken",
+	"products_sku_key":     "sku is already in use",
+	"users_pkey":           "user id already exists",
+	"products_pkey":        "product id already exists",
+	"orders_pkey":          "order id already exists",
+	"orders_reference_key": "order reference is already taken",
+	"stock_holds_pkey":     "the order already holds units of this product",
 }
 
 // wrapError is the one place that turns driver errors into engine sentinel
@@ -32,15 +36,27 @@ var constraintMessages = map[string]string{
 //	check_violation (23514)                → engine.ErrInvalid (*engine.ValidationError)
 //	text the database cannot store
 //	(22021, 22P05, 22001)                  → engine.ErrInvalid (*engine.ValidationError)
-//	lost or refused connections, timeouts,
-//	server shutdown, serialization
-//	failures and deadlocks                 → engine.ErrUnavailable (retry later)
+//	a failed connection attempt (whatever
+//	the server said), lost, closed or busy
+//	connections, a closed pool, deadlines
+//	and timeouts, server shutdown (57P0x),
+//	connection exceptions (08), too many
+//	connections, serialization failures
+//	and deadlocks                          → engine.ErrUnavailable (retry later)
 //
 // Anything else keeps its own error and so becomes an internal error
 // upstream. Mapped errors carry the driver's text but not its types.
 func wrapError(op string, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%s: %w", op, engine.ErrNotFound)
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) && !errors.Is(err, context.Canceled) {
+		// Refused, timed out, or the server said no (starting up, too
+		// many connections, even a bad password): the database cannot be
+		// used now, which is what the caller needs to know; the log has
+		// the cause.
+		return fmt.Errorf("%s: %w: %v", op, engine.ErrUnavailable, err)
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
@@ -103,22 +119,25 @@ func unavailableState(code string) bool {
 	return false
 }
 
-// isUnavailable reports transport failures: dial errors, timeouts, dropped
-// connections. A caller's own cancellation is not one: it stays
-// context.Canceled.
+// isUnavailable reports transport failures: dial errors, deadlines and
+// timeouts (pgconn's "timeout: ..." included), dropped, closed or busy
+// connections, a closed pool, and any error pgconn marks safe to retry
+// (raised before anything reached the server). A caller's own
+// cancellation is not one: it stays context.Canceled.
 func isUnavailable(err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return false
 	}
 	var ce *pgconn.ConnectError
 	var ne net.Error
-	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) ||
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, pgconn.ErrConnClosed) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		errors.Is(err, puddle.ErrClosedPool) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // redisBusyPrefixes are Redis error replies that mean "retry later".
-var redisBusyPrefixes = []string{"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"}
+var redisBusyPrefixes = []string{"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN",
+	"NOREPLICAS", "max number of clients reached"}
 
 // wrapRedisError is wrapError for Redis, prefixed with op: redis.Nil →
 // engine.ErrNotFound; a server's error reply stays an internal error unless

@@ -42,9 +42,9 @@ func (s *Store) BeginIdempotent(ctx context.Context, claim engine.IdempotencyCla
 		return engine.IdempotencyState{}, fmt.Errorf("%s: %w", op, err)
 	}
 	for range beginIdempotentTriesMax {
-		st, ok, err := s.beginIdempotentOnce(ctx, claim)
+		st, ok, err := s.beginIdempotentOnce(ctx, op, claim)
 		if err != nil {
-			return engine.IdempotencyState{}, wrapError(op, err)
+			return engine.IdempotencyState{}, err
 		}
 		if ok {
 			return st, nil
@@ -56,19 +56,20 @@ func (s *Store) BeginIdempotent(ctx context.Context, claim engine.IdempotencyCla
 
 // beginIdempotentOnce tries to insert a fresh record, and if one exists,
 // resolves the claim against it under its row lock. ok is false when the
-// existing record vanished between the two statements.
-func (s *Store) beginIdempotentOnce(ctx context.Context, claim engine.IdempotencyClaim) (st engine.IdempotencyState, ok bool, err error) {
+// existing record vanished between the two statements. Errors are wrapped
+// with op.
+func (s *Store) beginIdempotentOnce(ctx context.Context, op string, claim engine.IdempotencyClaim) (st engine.IdempotencyState, ok bool, err error) {
 	st, fresh := claim.Resolve(nil)
 	tag, err := s.pool.Exec(ctx, "INSERT INTO idempotency_keys ("+idempotencyColumns+
 		") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (user_id, key) DO NOTHING",
 		idempotencyArgs(*fresh)...)
 	if err != nil {
-		return st, false, err
+		return st, false, wrapError(op, err)
 	}
 	if tag.RowsAffected() == 1 {
 		return st, true, nil
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, op, func(tx pgx.Tx) error {
 		cur, err := scanIdempotency(tx.QueryRow(ctx, "SELECT "+idempotencyColumns+
 			" FROM idempotency_keys WHERE user_id = $1 AND key = $2 FOR UPDATE", [16]byte(claim.UserID), claim.Key))
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -122,8 +122,7 @@ func appliedVersions(ctx context.Context, conn *pgxpool.Conn) (map[int]bool, err
 }
 
 func applyOne(ctx context.Context, conn *pgxpool.Conn, m migration) error {
-	op := "migrate: apply " + m.name
-	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+	return runTx(ctx, conn, pgx.TxOptions{}, "migrate: apply "+m.name, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			return err
 		}
@@ -132,10 +131,6 @@ func applyOne(ctx context.Context, conn *pgxpool.Conn, m migration) error {
 			m.version, m.name, time.Now().UTC())
 		return err
 	})
-	if err != nil {
-		return wrapError(op, err)
-	}
-	return nil
 }
 
 // readMigrations lists every NNNN_name.sql file of fsys sorted by version.

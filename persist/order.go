@@ -2,6 +2,7 @@ package persist
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -27,27 +28,24 @@ func (s *Store) FinalizeOrder(ctx context.Context, o engine.Order) error {
 	if err := o.Validate(); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.inTx(ctx, op, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `DELETE FROM stock_holds WHERE order_id = $1 AND kind = 'assembling'
 RETURNING product_id, quantity`, [16]byte(o.ID))
 		if err != nil {
-			return wrapError(op, err)
+			return err
 		}
 		held := map[engine.ID]int64{}
 		var pid engine.ID
 		var q int64
 		if _, err := pgx.ForEachRow(rows, []any{(*[16]byte)(&pid), &q}, func() error { held[pid] = q; return nil }); err != nil {
-			return wrapError(op, err)
+			return err
 		}
 		if !holdsMatch(held, o) {
-			return fmt.Errorf("%s: %w: its held units were released before it could be written", op, engine.ErrUnavailable)
+			return fmt.Errorf("%w: its held units were released before it could be written", engine.ErrUnavailable)
 		}
 		batch := &pgx.Batch{}
 		queueOrders(batch, []engine.Order{o})
-		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-			return wrapError(op, err)
-		}
-		return nil
+		return tx.SendBatch(ctx, batch).Close()
 	})
 }
 
@@ -76,23 +74,24 @@ func (s *Store) TransitionOrder(ctx context.Context, id engine.ID,
 	op := "transition order " + id.String()
 	var next engine.Order
 	var holds []engine.Hold
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	var changeErr error
+	err := s.inTx(ctx, op, func(tx pgx.Tx) error {
 		cur, err := loadOrder(ctx, tx, id, " FOR UPDATE")
 		if err != nil {
-			return wrapError(op, err)
-		}
-		if next, err = change(cur); err != nil {
 			return err
 		}
+		if next, changeErr = change(cur); changeErr != nil {
+			return changeErr
+		}
 		if next.ID != cur.ID || !slices.Equal(next.Items, cur.Items) {
-			return fmt.Errorf("%s: change altered the id or the items", op)
+			return errors.New("change altered the id or the items")
 		}
 		holds, err = storeTransition(ctx, tx, cur, next)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		return nil
+		return err
 	})
+	if changeErr != nil {
+		return engine.Order{}, nil, changeErr
+	}
 	if err != nil {
 		return engine.Order{}, nil, err
 	}

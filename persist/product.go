@@ -72,38 +72,37 @@ func (s *Store) ListProducts(ctx context.Context, after engine.ID, limit int) ([
 func (s *Store) UpdateProduct(ctx context.Context, id engine.ID,
 	change func(engine.Product) (engine.Product, error)) (engine.Product, error) {
 	op := "update product " + id.String()
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return engine.Product{}, wrapError(op, err)
-	}
-	// A no-op after Commit; if the rollback itself fails, pgx closes the
-	// connection and the pool discards it, so its error adds nothing.
-	defer func() { _ = tx.Rollback(ctx) }()
-	cur, err := scanProduct(tx.QueryRow(ctx,
-		"SELECT "+productColumns+" FROM products WHERE id = $1 FOR UPDATE", [16]byte(id)))
-	if err != nil {
-		return engine.Product{}, wrapError(op, err)
-	}
-	next, err := change(cur)
-	if err != nil {
-		return engine.Product{}, err
-	}
-	if next.ID != cur.ID {
-		return engine.Product{}, fmt.Errorf("%s: change altered the id to %s", op, next.ID)
-	}
-	if err := next.Validate(); err != nil {
-		return engine.Product{}, fmt.Errorf("%s: %w", op, err)
-	}
-	stored, err := scanProduct(tx.QueryRow(ctx, `UPDATE products SET sku = $2, name = $3,
+	var stored engine.Product
+	var changeErr error
+	err := s.inTx(ctx, op, func(tx pgx.Tx) error {
+		cur, err := scanProduct(tx.QueryRow(ctx,
+			"SELECT "+productColumns+" FROM products WHERE id = $1 FOR UPDATE", [16]byte(id)))
+		if err != nil {
+			return err
+		}
+		next, err := change(cur)
+		if err != nil {
+			changeErr = err
+			return err
+		}
+		if next.ID != cur.ID {
+			return fmt.Errorf("change altered the id to %s", next.ID)
+		}
+		if err := next.Validate(); err != nil {
+			return err
+		}
+		stored, err = scanProduct(tx.QueryRow(ctx, `UPDATE products SET sku = $2, name = $3,
 		price = $4, currency = $5, stock = $6, is_active = $7, low_stock_threshold = $8,
 		created_at = $9, updated_at = $10 WHERE id = $1 RETURNING `+productColumns,
-		[16]byte(next.ID), next.SKU, next.Name, next.Price.Amount, string(next.Price.Currency),
-		next.Stock, next.IsActive, next.LowStockThreshold, next.CreatedAt.UTC(), next.UpdatedAt.UTC()))
-	if err != nil {
-		return engine.Product{}, wrapError(op, err)
+			[16]byte(next.ID), next.SKU, next.Name, next.Price.Amount, string(next.Price.Currency),
+			next.Stock, next.IsActive, next.LowStockThreshold, next.CreatedAt.UTC(), next.UpdatedAt.UTC()))
+		return err
+	})
+	if changeErr != nil {
+		return engine.Product{}, changeErr
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return engine.Product{}, wrapError(op, err)
+	if err != nil {
+		return engine.Product{}, err
 	}
 	return stored, nil
 }

@@ -70,10 +70,10 @@ func (s *Store) SalesReport(ctx context.Context, day time.Time) (engine.SalesRep
 		return err
 	})
 	// Repeatable read: the three queries see the same orders.
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+	err := runTx(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, op,
 		func(tx pgx.Tx) error { return tx.SendBatch(ctx, batch).Close() })
 	if err != nil {
-		return engine.SalesReport{}, wrapError(op, err)
+		return engine.SalesReport{}, err
 	}
 	return r, nil
 }
