@@ -192,8 +192,13 @@ func TestOrdersFlow(t *testing.T) {
 	status, body2 = api(t, "POST", base+"/orders/"+id+"/cancel", alice, nil)
 	expectStatus(t, "second cancel", status, 409, body2)
 
-	// Rate limit 3/m: the first order counted once, replays count too; the
-	// fourth request of the minute is refused.
+	// Rate limit 3/m: the first order counted once, its replay and the 422
+	// under its key not at all (a retry with the key must not earn a 429);
+	// two more orders fit in the minute, the next is refused.
+	for i := range 2 {
+		status, body2 = api(t, "POST", base+"/orders/", alice, orderBody(a, 1))
+		expectStatus(t, fmt.Sprintf("order %d of the minute", i+2), status, 201, body2)
+	}
 	status, body2 = api(t, "POST", base+"/orders/", alice, orderBody(a, 1))
 	expectStatus(t, "rate limited", status, 429, body2)
 	if body2["code"] != "rate_limited" {
