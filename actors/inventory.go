@@ -184,6 +184,26 @@ func (inv *Inventory) finish(e *skuEntry) {
 	inv.inflight.Add(-1)
 }
 
+// retire removes the entry of a product found not to exist and stops its
+// actor, if nothing is in flight to it (checked under the shard's mutex,
+// as for passivation, so no request can reach the stopping actor). A
+// request admitted before that check is still answered by the actor, which
+// loads the product again for it and retires itself after the last one.
+// The actor calls it, after answering, with the entry it was reached
+// through.
+func (inv *Inventory) retire(id engine.ID, e *skuEntry) {
+	sh := inv.shards[engine.ShardOf(id, len(inv.shards))]
+	sh.mu.Lock()
+	idle := sh.skus[id] == e && e.inflight.Load() == 0
+	if idle {
+		delete(sh.skus, id)
+	}
+	sh.mu.Unlock()
+	if idle {
+		inv.system.Poison(e.pid)
+	}
+}
+
 // passivateLoop stops idle actors until Close.
 func (inv *Inventory) passivateLoop() {
 	defer close(inv.loopDone)

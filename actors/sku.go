@@ -36,9 +36,14 @@ import (
 // batch. A batch is bounded in operations and bytes; one transaction
 // writes it, and every caller is answered after that commit.
 //
-// Failure: a failed commit answers every operation of its batch with a
-// retryable engine.ErrUnavailable and reloads the product from the
-// database (the commit may have happened: the database is the truth). A
+// Failure: a batch the database refuses because of one operation (a
+// unique or check violation) is split until that operation is alone: it
+// gets its own error and the others commit (see commit). A commit that
+// fails because the database does (engine.ErrUnavailable) answers every
+// operation left with that retryable error and reloads the product from
+// the database (the commit may have happened: the database is the truth).
+// A product that does not exist keeps no actor: the first request finds
+// that out, and the actor is removed as soon as nothing is in flight. A
 // panic anywhere is recovered here, never reaching hollywood: the message
 // being handled and all open work are answered with ErrUnavailable, and the
 // state is reloaded on the next message. CrashesMax panics within
@@ -202,6 +207,12 @@ func (a *sku) ready(call *skuCall) bool {
 	p, err := a.loadProduct()
 	if err != nil {
 		call.fail(err)
+		if errors.Is(err, engine.ErrNotFound) {
+			// Ids cost nothing to invent: an unknown product keeps no
+			// actor. A product created under this id later gets a new
+			// actor, which loads it.
+			a.inv.retire(a.id, call.entry)
+		}
 		return false
 	}
 	if a.ledger, err = engine.NewLedger(p); err != nil {
@@ -320,8 +331,6 @@ func (a *sku) commitNext() {
 		n++
 	}
 	now := time.Now()
-	batch := engine.StockBatch{ProductID: a.id, Orders: make([]engine.Order, 0, a.ordersIn(n))}
-	var taken int64
 	for _, op := range a.open[:n] {
 		if op.call.expired(now) {
 			a.ledger.Untake(op.units)
@@ -329,6 +338,128 @@ func (a *sku) commitNext() {
 			continue
 		}
 		a.committing = append(a.committing, op)
+	}
+	// The rest moves to the front: the backing array serves the next
+	// batches, and the entries behind it are cleared for the collector.
+	rest := copy(a.open, a.open[n:])
+	clear(a.open[rest:])
+	a.open = a.open[:rest]
+	if len(a.committing) > 0 {
+		a.commit()
+	}
+}
+
+// isolationCommitsMax bounds the commits one group commit spends on
+// isolating operations the database refused (a lone operation may add
+// two more, see commitAlone); beyond it, what is left fails with
+// engine.ErrUnavailable.
+const isolationCommitsMax = 128
+
+// commit writes a.committing, one transaction, and answers its operations.
+// One buyer never fails another: if the database refuses the batch for
+// what one of its operations writes (see refused), isolate finds that
+// operation and commits the others. Only when the database itself fails
+// (engine.ErrUnavailable: the outcome is unknown) does every operation
+// fail, and the product is reloaded.
+func (a *sku) commit() {
+	ops := a.committing // kept in a.committing until answered, for recoverCrash
+	if err := a.commitPart(ops); err != nil {
+		a.isolate(ops, err)
+	}
+	a.committing = reuse(ops)
+}
+
+// isolate handles a batch of ops that failed with err. If the database
+// refused it, the batch is split in halves, each committed on its own, down
+// to the operation at fault, which alone gets its error (commitAlone): about
+// 2·log2(n) more round trips per operation at fault, none when nothing is
+// refused. If the database failed, or the isolation takes more than
+// isolationCommitsMax commits, every operation left fails with
+// engine.ErrUnavailable and the product is reloaded.
+func (a *sku) isolate(ops []openOp, err error) {
+	if !refused(err) {
+		a.failCommit(err, [][]openOp{ops})
+		return
+	}
+	a.inv.log.Warn().Err(err).Str("product_id", a.id.String()).Int("operations", len(ops)).
+		Msg("group commit refused; isolating the operation at fault")
+	var parts [][]openOp // a stack: the first half of a split commits first
+	part := ops
+	for commits := 1; ; commits++ {
+		switch {
+		case err == nil:
+		case !refused(err) || commits >= isolationCommitsMax:
+			a.failCommit(err, append(parts, part))
+			return
+		case len(part) > 1:
+			half := len(part) / 2
+			parts = append(parts, part[half:], part[:half])
+		default:
+			if err := a.commitAlone(part[0], err); err != nil {
+				a.failCommit(err, append(parts, part))
+				return
+			}
+		}
+		if len(parts) == 0 || !a.loaded { // done, or a failed reload failed the rest
+			return
+		}
+		part = parts[len(parts)-1]
+		parts = parts[:len(parts)-1]
+		err = a.commitPart(part)
+	}
+}
+
+// refused reports an error by which the database refused a row that a
+// batch writes: a unique violation (engine.ErrConflict) or a check
+// violation (engine.ErrInvalid). Only a refusal can be one operation's
+// fault; any other error (engine.ErrUnavailable: the outcome is unknown;
+// a missing product; an error the store did not classify) counts as the
+// database failing the whole batch.
+func refused(err error) bool {
+	return errors.Is(err, engine.ErrConflict) || errors.Is(err, engine.ErrInvalid)
+}
+
+// commitPart writes ops in one transaction and, once it is committed,
+// settles the ledger and answers them. On error nothing was written (or,
+// for engine.ErrUnavailable, nobody knows) and nobody is answered.
+func (a *sku) commitPart(ops []openOp) error {
+	batch, taken := a.batchOf(ops)
+	start := time.Now()
+	res, err := a.commitBatch(batch)
+	took := time.Since(start)
+	a.inv.cfg.Observer.CommitDone(len(ops), took, err)
+	if err != nil {
+		return err
+	}
+	if ev := a.inv.log.Debug(); ev.Enabled() {
+		ev.Str("product_id", a.id.String()).Int("operations", len(ops)).Dur("took", took).
+			Strs("request_ids", requestIDs(ops)).Msg("group commit")
+	}
+	a.settle(taken, res)
+	for _, op := range ops {
+		switch {
+		case op.order != nil:
+			op.call.answer(skuResult{order: op.order})
+		case op.product != nil:
+			op.call.answer(skuResult{product: op.product})
+		default:
+			op.call.answer(skuResult{})
+		}
+	}
+	return nil
+}
+
+// batchOf is the group commit of ops and the units it takes.
+func (a *sku) batchOf(ops []openOp) (engine.StockBatch, int64) {
+	orders := 0
+	for _, op := range ops {
+		if op.order != nil {
+			orders++
+		}
+	}
+	batch := engine.StockBatch{ProductID: a.id, Orders: make([]engine.Order, 0, orders)}
+	var taken int64
+	for _, op := range ops {
 		taken += op.units
 		switch {
 		case op.order != nil:
@@ -339,67 +470,97 @@ func (a *sku) commitNext() {
 			batch.Releases = append(batch.Releases, op.release)
 		}
 	}
-	// The rest moves to the front: the backing array serves the next
-	// batches, and the entries behind it are cleared for the collector.
-	rest := copy(a.open, a.open[n:])
-	clear(a.open[rest:])
-	a.open = a.open[:rest]
-	if len(a.committing) > 0 {
-		a.commit(batch, taken)
-	}
+	return batch, taken
 }
 
-// ordersIn counts the orders among the first n open operations.
-func (a *sku) ordersIn(n int) int {
-	orders := 0
-	for _, op := range a.open[:n] {
-		if op.order != nil {
-			orders++
+// commitAlone settles a lone operation that the database refused with
+// err, after the one retry that can save it:
+//
+//   - an order whose reference was taken (48 random bits: rare, but no
+//     reason to fail) gets a new one;
+//   - a hold that collides with a hold of the same order on this product
+//     replaces it: that hold is released, then the new one written. Such a
+//     leftover comes from an earlier attempt of the order that died
+//     between its holds and its write; the buyer's retry with the same
+//     Idempotency-Key took over the key after its lease and reuses the
+//     order id, before the repair loop released the old holds. Releasing
+//     the leftover and taking the units afresh keeps every unit counted
+//     (stock + live orders + held), whatever the two quantities; and if
+//     the earlier attempt still writes its order, it consumes these holds
+//     and the retry's write fails harmlessly.
+//
+// What is still refused is the operation's own answer (a clean
+// engine.ErrConflict or engine.ErrInvalid). It returns an error, leaving
+// op unanswered, only when the database failed.
+func (a *sku) commitAlone(op openOp, err error) error {
+	if errors.Is(err, engine.ErrConflict) {
+		switch {
+		case op.order != nil:
+			if ref, rerr := engine.NewReference(rand.Reader); rerr == nil {
+				op.order.Reference = ref
+				err = a.commitPart([]openOp{op})
+			}
+		case op.hold != nil:
+			if err = a.releaseLeftover(op.hold.OrderID); err != nil {
+				break
+			}
+			if !a.loaded { // the release left the ledger to reload: op was failed with the rest
+				return nil
+			}
+			err = a.commitPart([]openOp{op})
 		}
 	}
-	return orders
+	if err == nil || !refused(err) {
+		return err
+	}
+	a.inv.log.Warn().Err(err).Str("product_id", a.id.String()).Str("request_id", op.call.requestID).
+		Msg("operation refused by the database; the rest of its batch went on")
+	a.ledger.Untake(op.units)
+	op.call.fail(err)
+	return nil
 }
 
-// commit writes the batch of a.committing and answers its operations.
-func (a *sku) commit(batch engine.StockBatch, taken int64) {
-	ops := a.committing
-	start := time.Now()
-	res, err := a.commitBatch(batch)
-	took := time.Since(start)
-	a.inv.cfg.Observer.CommitDone(len(ops), took, err)
-	a.committing = nil
-	defer func() { a.committing = reuse(ops) }()
-	if ev := a.inv.log.Debug(); err == nil && ev.Enabled() {
-		ev.Str("product_id", a.id.String()).Int("operations", len(ops)).Dur("took", took).
-			Strs("request_ids", requestIDs(ops)).Msg("group commit")
-	}
+// releaseLeftover returns to stock whatever order id holds of the product,
+// in a commit of its own.
+func (a *sku) releaseLeftover(id engine.ID) error {
+	res, err := a.commitBatch(engine.StockBatch{ProductID: a.id, Releases: []engine.ID{id}})
 	if err != nil {
-		a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Int("operations", len(ops)).
-			Strs("request_ids", requestIDs(ops)).Msg("group commit failed")
-		for _, op := range ops {
-			a.ledger.Untake(op.units)
-			op.call.fail(fmt.Errorf("%w: the commit of product %s failed; retry", engine.ErrUnavailable, a.id))
-		}
-		a.reload()
-		return
+		return err
 	}
+	if res.Released > 0 {
+		a.inv.log.Info().Str("product_id", a.id.String()).Str("order_id", id.String()).Int64("units", res.Released).
+			Msg("released the hold an earlier attempt of the order left behind")
+	}
+	a.settle(0, res)
+	return nil
+}
+
+// settle records a committed batch that took taken units in the ledger;
+// if the database disagrees (stock written behind the actor's back), the
+// product is reloaded.
+func (a *sku) settle(taken int64, res engine.StockBatchResult) {
 	if err := a.ledger.Settle(taken, res); err != nil {
 		a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Msg("stock differs from the ledger; reloading")
 		a.ledger.Untake(taken)
 		a.reload()
 	}
-	orders := 0
-	for _, op := range ops {
-		switch {
-		case op.order != nil:
-			op.call.answer(skuResult{order: &batch.Orders[orders]})
-			orders++
-		case op.product != nil:
-			op.call.answer(skuResult{product: op.product})
-		default:
-			op.call.answer(skuResult{})
-		}
+}
+
+// failCommit answers every operation of parts with a retryable error after
+// the database failed (the outcome of the last commit is unknown) and
+// reloads the product.
+func (a *sku) failCommit(err error, parts [][]openOp) {
+	var ops []openOp
+	for _, part := range parts {
+		ops = append(ops, part...)
 	}
+	a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Int("operations", len(ops)).
+		Strs("request_ids", requestIDs(ops)).Msg("group commit failed")
+	for _, op := range ops {
+		a.ledger.Untake(op.units)
+		op.call.fail(fmt.Errorf("%w: the commit of product %s failed; retry", engine.ErrUnavailable, a.id))
+	}
+	a.reload()
 }
 
 // requestIDsLogged bounds the request ids one commit log line names.
@@ -414,20 +575,10 @@ func requestIDs(ops []openOp) []string {
 	return ids
 }
 
-// commitBatch runs the commit, retrying once with new references if one
-// was taken (48 random bits: rare, but a batch must not fail for it).
+// commitBatch runs one commit within CommitTimeout.
 func (a *sku) commitBatch(batch engine.StockBatch) (engine.StockBatchResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.inv.cfg.CommitTimeout)
 	defer cancel()
-	res, err := a.inv.store.CommitStockBatch(ctx, batch)
-	if !errors.Is(err, engine.ErrConflict) || len(batch.Orders) == 0 {
-		return res, err
-	}
-	for i := range batch.Orders {
-		if batch.Orders[i].Reference, err = engine.NewReference(rand.Reader); err != nil {
-			return res, err
-		}
-	}
 	return a.inv.store.CommitStockBatch(ctx, batch)
 }
 

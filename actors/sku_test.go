@@ -254,6 +254,8 @@ func TestUnknownProduct(t *testing.T) {
 	if _, err := placeOne(inv, t, testProduct(t, 1)); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("order for an unknown product = %v, want ErrNotFound", err)
 	}
+	// The actor does not outlive the answer (passivation is 5 minutes away).
+	waitFor(t, "the unknown product's actor to be gone", func() bool { return inv.Stats().LiveActors == 0 })
 }
 
 func TestConfigValidate(t *testing.T) {
