@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,7 +36,12 @@ type world struct {
 // zero. Every commit goes through a faultyStore the test can arm.
 func newWorld(t *testing.T, cfg actors.Config) *world {
 	t.Helper()
-	url := testenv.PostgresURL(t)
+	return newWorldOn(t, testenv.PostgresURL(t), cfg)
+}
+
+// newWorldOn is newWorld over the database at url.
+func newWorldOn(t *testing.T, url string, cfg actors.Config) *world {
+	t.Helper()
 	store, err := persist.Open(t.Context(), persist.Config{DatabaseURL: url, MaxConns: 16})
 	if err != nil {
 		t.Fatal(err)
@@ -75,17 +82,46 @@ var _ actors.SKUStore = (*faultyStore)(nil)
 
 // faultyStore is the real store with failures the test arms: the next
 // commits can fail before writing, fail after writing (an ambiguous
-// outcome, as when the connection drops during COMMIT), or panic.
+// outcome, as when the connection drops during COMMIT), or panic; and the
+// next commit can be held open (holdNextCommit). It records every commit
+// attempted.
 type faultyStore struct {
 	*persist.Store
 	failBefore atomic.Int32 // commits left to fail without writing
 	failAfter  atomic.Int32 // commits left to write, then report failure
 	panics     atomic.Int32 // commits left to panic (without writing)
+
+	mu       sync.Mutex
+	gate     chan struct{}  // the next commit waits until it is closed; guarded by mu
+	entered  chan struct{}  // closed when that commit waits; guarded by mu
+	attempts []commitRecord // guarded by mu
+}
+
+// commitRecord is one commit attempted: its batch and its outcome.
+type commitRecord struct {
+	batch engine.StockBatch
+	err   error
 }
 
 var errInjected = fmt.Errorf("%w: injected failure", engine.ErrUnavailable)
 
 func (f *faultyStore) CommitStockBatch(ctx context.Context, b engine.StockBatch) (engine.StockBatchResult, error) {
+	f.mu.Lock()
+	gate, entered := f.gate, f.entered
+	f.gate, f.entered = nil, nil
+	f.mu.Unlock()
+	if gate != nil {
+		close(entered)
+		<-gate
+	}
+	r, err := f.commit(ctx, b)
+	f.mu.Lock()
+	f.attempts = append(f.attempts, commitRecord{batch: b, err: err})
+	f.mu.Unlock()
+	return r, err
+}
+
+func (f *faultyStore) commit(ctx context.Context, b engine.StockBatch) (engine.StockBatchResult, error) {
 	if f.panics.Add(-1) >= 0 {
 		panic("injected panic in the commit")
 	}
@@ -97,6 +133,23 @@ func (f *faultyStore) CommitStockBatch(ctx context.Context, b engine.StockBatch)
 		return engine.StockBatchResult{}, errInjected
 	}
 	return r, err
+}
+
+// holdNextCommit makes the next commit wait: entered is closed when it
+// waits, and release lets it go on.
+func (f *faultyStore) holdNextCommit() (entered <-chan struct{}, release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gate, f.entered = make(chan struct{}), make(chan struct{})
+	gate := f.gate
+	return f.entered, func() { close(gate) }
+}
+
+// commits returns the commits attempted so far.
+func (f *faultyStore) commits() []commitRecord {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.attempts)
 }
 
 // user stores a buyer.
@@ -112,8 +165,14 @@ func (w *world) user(name string) engine.ID {
 // product stores an active product with the given stock.
 func (w *world) product(sku string, stock int64) engine.Product {
 	w.t.Helper()
+	return w.productWithID(newID(w.t), sku, stock)
+}
+
+// productWithID stores an active product with the given id and stock.
+func (w *world) productWithID(id engine.ID, sku string, stock int64) engine.Product {
+	w.t.Helper()
 	p, err := engine.NewProduct(engine.ProductDraft{SKU: sku, Name: "Product " + sku, Price: 500, Stock: stock},
-		newID(w.t), time.Now().UTC().Truncate(time.Microsecond))
+		id, time.Now().UTC().Truncate(time.Microsecond))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -125,13 +184,18 @@ func (w *world) product(sku string, stock int64) engine.Product {
 
 // place orders items for user with a fresh order id and a 10 s deadline.
 func (w *world) place(user engine.ID, items ...engine.ItemRequest) (engine.Order, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	id, err := engine.NewID(now, rand.Reader)
+	id, err := engine.NewID(time.Now(), rand.Reader)
 	if err != nil {
 		return engine.Order{}, err
 	}
+	return w.placeID(id, user, items...)
+}
+
+// placeID orders items for user under order id id, with a 10 s deadline.
+func (w *world) placeID(id, user engine.ID, items ...engine.ItemRequest) (engine.Order, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	now := time.Now().UTC().Truncate(time.Microsecond)
 	return w.orders.PlaceOrder(ctx, engine.PlaceOrder{OrderID: id, UserID: user, Items: items, Now: now})
 }
 
