@@ -45,14 +45,18 @@ func placeID(inv *actors.Inventory, p engine.Product, id engine.ID) error {
 	return err
 }
 
-// queueBehindGate places n orders (ids from ids) while a first commit is
-// held open, so that they form one batch, then opens the gate; it returns
-// their errors once all are answered.
-func queueBehindGate(t *testing.T, inv *actors.Inventory, s *refusingStore, p engine.Product, ids []engine.ID) []error {
+// queueBehindGate places an order under each of ids while a first commit
+// is held open, so that they form one batch, then opens the gate; it
+// returns their errors once all are answered. whileHeld, if not nil, runs
+// while the first commit is held, before the others are placed.
+func queueBehindGate(t *testing.T, inv *actors.Inventory, s *refusingStore, p engine.Product, ids []engine.ID, whileHeld func()) []error {
 	t.Helper()
 	first := make(chan error, 1)
 	go func() { first <- placeID(inv, p, newID(t)) }()
 	<-s.entered
+	if whileHeld != nil {
+		whileHeld()
+	}
 	errs := make([]error, len(ids))
 	var wg sync.WaitGroup
 	for i, id := range ids {
@@ -81,7 +85,7 @@ func TestRefusedOrdersAreIsolated(t *testing.T) {
 	s := &refusingStore{gatedStore: gatedStore{product: p, gate: make(chan struct{}), entered: make(chan int, 100)},
 		refuse: map[engine.ID]bool{ids[3]: true, ids[11]: true}}
 	inv := newInventory(t, s, actors.Config{})
-	errs := queueBehindGate(t, inv, s, p, ids)
+	errs := queueBehindGate(t, inv, s, p, ids, nil)
 	committed := 0
 	for _, n := range s.batchSizes() {
 		committed += n
@@ -119,23 +123,11 @@ func TestIsolationIsBounded(t *testing.T) {
 	}
 	s := &refusingStore{gatedStore: gatedStore{product: p, gate: make(chan struct{}), entered: make(chan int, 1000)}}
 	inv := newInventory(t, s, actors.Config{})
-	first := make(chan error, 1)
-	go func() { first <- placeID(inv, p, newID(t)) }()
-	<-s.entered
-	s.mu.Lock()
-	s.refuseAll = true
-	s.mu.Unlock()
-	errs := make([]error, len(ids))
-	var wg sync.WaitGroup
-	for i, id := range ids {
-		wg.Go(func() { errs[i] = placeID(inv, p, id) })
-	}
-	waitFor(t, "the orders queued behind the commit", func() bool { return inv.Stats().Inflight == int64(1+len(ids)) })
-	s.mu.Lock()
-	close(s.gate)
-	s.mu.Unlock()
-	wg.Wait()
-	<-first
+	errs := queueBehindGate(t, inv, s, p, ids, func() { // the first batch is past the check: it commits
+		s.mu.Lock()
+		s.refuseAll = true
+		s.mu.Unlock()
+	})
 	for i, err := range errs {
 		if !errors.Is(err, engine.ErrConflict) && !errors.Is(err, engine.ErrUnavailable) {
 			t.Errorf("order %d = %v, want refused or unavailable", i, err)

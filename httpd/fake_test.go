@@ -266,14 +266,22 @@ func newTestServer(t *testing.T, opts ...func(*Config, *Deps)) *testServer {
 		t.Fatalf("New: %v", err)
 	}
 	ln := fasthttputil.NewInmemoryListener()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	serveUntilCleanup(t, srv, ln)
 	client := &fasthttp.HostClient{
 		Addr: "flashstock.test",
 		Dial: func(string) (net.Conn, error) { return ln.Dial() },
 	}
+	t.Cleanup(client.CloseIdleConnections) // runs before the server's shutdown
+	return &testServer{t: t, srv: srv, cfg: cfg, store: store, client: client}
+}
+
+// serveUntilCleanup serves ln until the test ends, then shuts srv down and
+// checks that both went cleanly.
+func serveUntilCleanup(t *testing.T, srv *Server, ln net.Listener) {
+	t.Helper()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
 	t.Cleanup(func() {
-		client.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
@@ -283,7 +291,6 @@ func newTestServer(t *testing.T, opts ...func(*Config, *Deps)) *testServer {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return &testServer{t: t, srv: srv, cfg: cfg, store: store, client: client}
 }
 
 // do sends one request. body is sent as is when it is a string or []byte,
