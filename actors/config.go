@@ -16,6 +16,11 @@ const (
 	InflightMaxDefault       = 65536
 	BatchOrdersMaxDefault    = 1000
 	BatchBytesMaxDefault     = 1 << 20
+	BatchProductsMaxDefault  = 1000
+	CommittersDefault        = 1
+	CommitQueueOpsMaxDefault = 65536
+	LoadBatchMaxDefault      = 1000
+	LoadQueueMaxDefault      = 65536
 	CommitTimeoutDefault     = 5 * time.Second
 	LoadTimeoutDefault       = 5 * time.Second
 	CrashesMaxDefault        = 3
@@ -30,6 +35,10 @@ const (
 	skuInboxSize = 8
 	// shardsMax bounds the shard count (each shard is a mutex and a map).
 	shardsMax = 1 << 16
+	// committersMax bounds the transactions in flight (each a connection).
+	committersMax = 64
+	// loadBatchMaxMax is what one load query may read (persist's bound).
+	loadBatchMaxMax = 10_000
 )
 
 // Config tunes the actors. Zero fields take the defaults above.
@@ -46,10 +55,22 @@ type Config struct {
 	// SKU actor and to all of them; beyond either, engine.ErrOverloaded.
 	InflightPerSKUMax int
 	InflightMax       int
-	// BatchOrdersMax and BatchBytesMax bound one group commit (operations,
-	// and an estimate of the bytes sent).
-	BatchOrdersMax int
-	BatchBytesMax  int
+	// BatchOrdersMax, BatchBytesMax and BatchProductsMax bound one
+	// transaction of the commit pipeline (operations, an estimate of the
+	// bytes sent, and products touched); BatchOrdersMax and BatchBytesMax
+	// also bound one SKU actor's contribution.
+	BatchOrdersMax   int
+	BatchBytesMax    int
+	BatchProductsMax int
+	// Committers is the number of transactions the commit pipeline runs at
+	// once (each on its own connection); CommitQueueOpsMax bounds the
+	// operations waiting for one (beyond: engine.ErrOverloaded).
+	Committers        int
+	CommitQueueOpsMax int
+	// LoadBatchMax bounds the products one load query reads, LoadQueueMax
+	// the loads waiting (beyond: engine.ErrOverloaded).
+	LoadBatchMax int
+	LoadQueueMax int
 	// CommitTimeout bounds one group commit, LoadTimeout one product load.
 	CommitTimeout time.Duration
 	LoadTimeout   time.Duration
@@ -70,6 +91,16 @@ type Config struct {
 	// Observer receives commits, order status changes and payment
 	// outcomes; nil = NopObserver.
 	Observer Observer
+	// Knobs are hooks for tests (nil in production).
+	Knobs *TestingKnobs
+}
+
+// TestingKnobs lets tests inject failures where no port can: inside an
+// actor's Receive. Nil fields do nothing.
+type TestingKnobs struct {
+	// BeforeDecide runs in a SKU actor before it decides a request (a panic
+	// there is an actor crash).
+	BeforeDecide func(product engine.ID)
 }
 
 func (c Config) withDefaults() Config {
@@ -78,6 +109,11 @@ func (c Config) withDefaults() Config {
 	orDefault(&c.InflightMax, InflightMaxDefault)
 	orDefault(&c.BatchOrdersMax, BatchOrdersMaxDefault)
 	orDefault(&c.BatchBytesMax, BatchBytesMaxDefault)
+	orDefault(&c.BatchProductsMax, BatchProductsMaxDefault)
+	orDefault(&c.Committers, CommittersDefault)
+	orDefault(&c.CommitQueueOpsMax, CommitQueueOpsMaxDefault)
+	orDefault(&c.LoadBatchMax, LoadBatchMaxDefault)
+	orDefault(&c.LoadQueueMax, LoadQueueMaxDefault)
 	orDefault(&c.CrashesMax, CrashesMaxDefault)
 	orDefault(&c.ActorIdle, ActorIdleDefault)
 	orDefault(&c.OrderTTL, engine.OrderTTLDefault)
@@ -112,7 +148,12 @@ func (c Config) Validate() error {
 	add(c.Shards >= 1 && c.Shards <= shardsMax, "shards: must be between 1 and %d", shardsMax)
 	add(c.InflightPerSKUMax >= 1 && c.InflightPerSKUMax <= c.InflightMax,
 		"in-flight limits: need 1 <= per SKU <= overall")
-	add(c.BatchOrdersMax >= 1 && c.BatchBytesMax >= 1<<10, "batch limits: need >= 1 order and >= 1 KiB")
+	add(c.BatchOrdersMax >= 1 && c.BatchBytesMax >= 1<<10 && c.BatchProductsMax >= 1,
+		"batch limits: need >= 1 order, >= 1 KiB and >= 1 product")
+	add(c.Committers >= 1 && c.Committers <= committersMax, "committers: must be between 1 and %d", committersMax)
+	add(c.CommitQueueOpsMax >= c.BatchOrdersMax, "commit queue: must hold at least one batch (%d operations)", c.BatchOrdersMax)
+	add(c.LoadBatchMax >= 1 && c.LoadBatchMax <= loadBatchMaxMax, "load batch: must be between 1 and %d", loadBatchMaxMax)
+	add(c.LoadQueueMax >= 1, "load queue: must be at least 1")
 	add(c.CrashesMax >= 1, "crashes max: must be at least 1")
 	for name, d := range map[string]time.Duration{"actor idle": c.ActorIdle, "order ttl": c.OrderTTL,
 		"commit timeout": c.CommitTimeout, "load timeout": c.LoadTimeout, "crash window": c.CrashWindow,

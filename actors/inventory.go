@@ -27,11 +27,13 @@ import (
 // every wait for an actor ends by the caller's context deadline with
 // engine.ErrUnavailable. Its methods are safe for concurrent use.
 type Inventory struct {
-	system *actor.Engine
-	store  SKUStore
-	cfg    Config
-	log    zerolog.Logger
-	shards []*shard
+	system    *actor.Engine
+	store     SKUStore
+	cfg       Config
+	log       zerolog.Logger
+	shards    []*shard
+	committer *committer // the node's commit pipeline
+	loader    *loader    // reads products for the actors
 
 	inflight     atomic.Int64  // admitted requests not yet answered, all SKUs
 	incarnations atomic.Uint64 // makes every spawned actor id unique
@@ -76,6 +78,8 @@ func NewInventory(system *actor.Engine, store SKUStore, cfg Config, log zerolog.
 	for i := range inv.shards {
 		inv.shards[i] = &shard{skus: map[engine.ID]*skuEntry{}}
 	}
+	inv.committer = newCommitter(store, system, cfg, log)
+	inv.loader = newLoader(store, system, cfg, log)
 	go inv.passivateLoop()
 	return inv, nil
 }
@@ -119,6 +123,60 @@ func (inv *Inventory) UpdateProduct(ctx context.Context, id engine.ID,
 	m := &updateProduct{change: change}
 	return productOf(inv.request(ctx, id, m, &m.skuCall))
 }
+
+// reserve takes quantity units of a product in memory for a
+// multi-product order that commitOrder will write, and returns the product
+// as it was (its name and price go into the order) and its actor, which
+// keeps the units until the committer reports the order or unreserve gives
+// them back. The actor is returned with an error too when the request
+// reached it (a reservation may then exist: give it back).
+func (inv *Inventory) reserve(ctx context.Context, orderID, productID engine.ID, quantity int64) (engine.Product, *actor.PID, error) {
+	m := &reserveStock{orderID: orderID, quantity: quantity}
+	p, err := productOf(inv.request(ctx, productID, m, &m.skuCall))
+	var pid *actor.PID
+	if m.entry != nil {
+		pid = m.entry.pid
+	}
+	return p, pid, err
+}
+
+// unreserve gives back a reservation (none: nothing happens). It needs no
+// admission: the actor is alive while it holds one.
+func (inv *Inventory) unreserve(pid *actor.PID, orderID engine.ID) {
+	inv.system.Send(pid, unreserveStock{orderID: orderID})
+}
+
+// commitOrder writes a multi-product order whose units are reserved on the
+// actors of reserved (by product) in one transaction of the commit
+// pipeline, and returns once it is committed. The actors learn the
+// order's fate from the committer, whatever happens to the caller.
+func (inv *Inventory) commitOrder(ctx context.Context, o *engine.Order, reserved map[engine.ID]*actor.PID,
+	requestID string) error {
+	it := &commitItem{reply: make(chan error, 1), reserved: reserved, bytes: 2 * opBytesBase * len(o.Items)}
+	it.ops = []*commitOp{{order: o, item: it, requestID: requestID}}
+	for _, line := range o.Items {
+		it.products = append(it.products, line.ProductID)
+		// Holds this order id left on its products (an earlier attempt
+		// of it, by an Idempotency-Key takeover, that died while holding)
+		// go back to stock in the same transaction.
+		it.ops = append(it.ops, &commitOp{release: &engine.StockRelease{OrderID: o.ID, ProductID: line.ProductID},
+			item: it, requestID: requestID})
+	}
+	if err := inv.committer.submit(it); err != nil {
+		return fmt.Errorf("%w: %w", errNotSubmitted, err)
+	}
+	select {
+	case err := <-it.reply:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%w: the order's commit did not report in time", engine.ErrUnavailable)
+	}
+}
+
+// errNotSubmitted marks a commitOrder error that came before the order
+// reached the pipeline: its reservations are still the caller's to give
+// back.
+var errNotSubmitted = errors.New("not submitted")
 
 // request admits one message for a product's actor, sends it and waits for
 // the answer or the context's end.
@@ -284,8 +342,9 @@ func (inv *Inventory) Hottest(n int) []engine.SKUHeat {
 	return all[:min(n, len(all))]
 }
 
-// Close refuses new requests, stops every actor after the work queued in
-// it, and waits for them until ctx ends.
+// Close refuses new requests, waits (until ctx ends) for the admitted ones
+// to be answered, which lets the commit pipeline write what the actors
+// decided, then stops every actor, the pipeline and the loader.
 func (inv *Inventory) Close(ctx context.Context) error {
 	var pids []*actor.PID
 	inv.closeOnce.Do(func() {
@@ -294,6 +353,11 @@ func (inv *Inventory) Close(ctx context.Context) error {
 		for _, sh := range inv.shards {
 			sh.mu.Lock()
 			sh.closed = true
+			sh.mu.Unlock()
+		}
+		inv.drain(ctx)
+		for _, sh := range inv.shards {
+			sh.mu.Lock()
 			for id, e := range sh.skus {
 				pids = append(pids, e.pid)
 				delete(sh.skus, id)
@@ -308,8 +372,26 @@ func (inv *Inventory) Close(ctx context.Context) error {
 	for _, done := range stopped {
 		<-done.Done() // ends when the actor stopped or ctx ended
 	}
+	inv.committer.close()
+	inv.loader.close()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("actors: stopping SKU actors: %w", err)
 	}
 	return nil
+}
+
+// drainPoll is how often drain looks at the requests in flight.
+const drainPoll = 5 * time.Millisecond
+
+// drain waits until every admitted request is answered, or ctx ends.
+func (inv *Inventory) drain(ctx context.Context) {
+	t := time.NewTicker(drainPoll)
+	defer t.Stop()
+	for inv.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

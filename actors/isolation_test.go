@@ -22,18 +22,18 @@ type refusingStore struct {
 	tries     int
 }
 
-func (s *refusingStore) CommitStockBatch(ctx context.Context, b engine.StockBatch) (engine.StockBatchResult, error) {
+func (s *refusingStore) CommitStock(ctx context.Context, c engine.StockCommit) ([]engine.StockCommitted, error) {
 	s.mu.Lock()
 	s.tries++
-	refused := s.refuseAll && len(b.Orders) > 0
-	for _, o := range b.Orders {
+	refused := s.refuseAll && len(c.Orders) > 0
+	for _, o := range c.Orders {
 		refused = refused || s.refuse[o.ID]
 	}
 	s.mu.Unlock()
 	if refused {
-		return engine.StockBatchResult{}, fmt.Errorf("%w: order id already exists", engine.ErrConflict)
+		return nil, fmt.Errorf("%w: order id already exists", engine.ErrConflict)
 	}
-	return s.gatedStore.CommitStockBatch(ctx, b)
+	return s.gatedStore.CommitStock(ctx, c)
 }
 
 // placeID places a one-unit order under id.

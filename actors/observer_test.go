@@ -36,8 +36,8 @@ func (o *countingObserver) CommitDone(ops int, _ time.Duration, err error) {
 // failingStore fails every commit.
 type failingStore struct{ gatedStore }
 
-func (s *failingStore) CommitStockBatch(context.Context, engine.StockBatch) (engine.StockBatchResult, error) {
-	return engine.StockBatchResult{}, errors.New("disk on fire")
+func (s *failingStore) CommitStock(context.Context, engine.StockCommit) ([]engine.StockCommitted, error) {
+	return nil, errors.New("disk on fire")
 }
 
 // A commit is observed, and a failed one is logged with the request ids of
@@ -79,7 +79,7 @@ func TestCommitObservedAndLoggedWithRequestIDs(t *testing.T) {
 func TestHottestSKUs(t *testing.T) {
 	t.Parallel()
 	hot, cold := testProduct(t, 100), testProduct(t, 100)
-	store := &twoProducts{a: &gatedStore{product: hot}, b: &gatedStore{product: cold}}
+	store := &gatedStore{product: hot, more: []engine.Product{cold}}
 	inv := newInventory(t, store, actors.Config{})
 	for range 3 {
 		if _, err := placeOne(inv, t, hot); err != nil {
@@ -99,26 +99,4 @@ func TestHottestSKUs(t *testing.T) {
 	if none := inv.Hottest(-1); len(none) != 0 {
 		t.Errorf("Hottest(-1) = %+v", none)
 	}
-}
-
-// twoProducts routes each product to its own gated store.
-type twoProducts struct{ a, b *gatedStore }
-
-func (s *twoProducts) pick(id engine.ID) *gatedStore {
-	if id == s.a.product.ID {
-		return s.a
-	}
-	return s.b
-}
-
-func (s *twoProducts) Product(ctx context.Context, id engine.ID) (engine.Product, error) {
-	return s.pick(id).Product(ctx, id)
-}
-
-func (s *twoProducts) CommitStockBatch(ctx context.Context, b engine.StockBatch) (engine.StockBatchResult, error) {
-	return s.pick(b.ProductID).CommitStockBatch(ctx, b)
-}
-
-func (s *twoProducts) UpdateProduct(ctx context.Context, id engine.ID, change func(engine.Product) (engine.Product, error)) (engine.Product, error) {
-	return s.pick(id).UpdateProduct(ctx, id, change)
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/anthdm/hollywood/actor"
 	"github.com/rs/zerolog"
 
 	"github.com/flashstock/flashstock/engine"
@@ -18,23 +19,23 @@ import (
 // Orders coordinates orders over the SKU actors; it satisfies httpd's
 // Orders port.
 //
-// A single-product order is one message to its SKU actor, which writes the
-// order, its item and the stock change in its group commit.
+// A single-product order is one message to its SKU actor, which decides
+// and hands the order to the commit pipeline with the rest of its work.
 //
 // A multi-product order is coordinated here, on the caller's goroutine (an
 // order needs no state beyond its own call, so it needs no actor of its
-// own; durable state lives in the database): each product's actor takes
-// the units as an assembling hold, committed in its group commit, one
-// product after the other in product-id order; then one transaction writes
-// the order and consumes exactly those holds. A hold never waits (an actor
-// answers from its ledger at once), so there is no deadlock; and the fixed
-// order guarantees progress: only orders already holding A ever ask for B,
-// so crossing orders (A+B, B+A) cannot all starve each other the way
-// parallel holds can (each winning one product and losing the other). If a product is short, or the write fails, every hold taken
-// is released through the one release path. A crash in between leaves
-// assembling holds without an order: the repair loop releases them once
-// they are older than HoldTimeout, and a late FinalizeOrder then fails
-// because its holds are gone — so units are never lost nor sold twice.
+// own; durable state lives in the database): each product's actor
+// reserves the units in memory, one product after the other in product-id
+// order; then the order, its items and every product's stock change go to
+// the commit pipeline as one operation, written in one transaction. A
+// reservation never waits (an actor answers from its ledger at once), so
+// there is no deadlock; and the fixed order guarantees progress: only
+// orders already holding A ever ask for B, so crossing orders (A+B, B+A)
+// cannot all starve each other the way parallel reservations can (each
+// winning one product and losing the other). If a product is short, every
+// reservation taken is given back and nothing was written; once the order
+// is with the pipeline, the actors learn its fate from the pipeline, not
+// from here, so a caller that gives up leaves nothing behind.
 //
 // A transition that returns stock (cancel, expiry, failed payment) writes
 // returning holds in the same transaction as the status change; the SKU
@@ -70,67 +71,69 @@ func (o *Orders) PlaceOrder(ctx context.Context, cmd engine.PlaceOrder) (engine.
 	return order, err
 }
 
-// placeMulti holds every product, then writes the order.
+// placeMulti reserves every product, then commits the order.
 func (o *Orders) placeMulti(ctx context.Context, cmd engine.PlaceOrder) (engine.Order, error) {
 	if len(cmd.Items) == 0 {
 		return engine.Order{}, engine.Invalid("items", "must not be empty")
 	}
-	lines, err := o.holdAll(ctx, cmd)
+	lines, reserved, err := o.reserveAll(ctx, cmd)
 	if err != nil {
 		return engine.Order{}, err
 	}
-	order, err := o.finalize(ctx, cmd, lines)
+	order, err := o.newOrder(cmd, lines)
 	if err != nil {
-		o.releaseAll(cmd.OrderID, cmd.Items)
+		o.unreserveAll(cmd.OrderID, reserved)
+		return engine.Order{}, err
+	}
+	if err := o.inv.commitOrder(ctx, &order, reserved, engine.RequestID(ctx)); err != nil {
+		if errors.Is(err, errNotSubmitted) { // once with the pipeline, it settles the reservations
+			o.unreserveAll(cmd.OrderID, reserved)
+		}
 		return engine.Order{}, err
 	}
 	return order, nil
 }
 
-// holdAll takes every item's units, one product after the other in
-// product-id order. On a failure it releases what was taken and returns
-// that item's error.
-func (o *Orders) holdAll(ctx context.Context, cmd engine.PlaceOrder) ([]engine.OrderLine, error) {
+// newOrder builds the pending order of cmd from its reserved lines.
+func (o *Orders) newOrder(cmd engine.PlaceOrder, lines []engine.OrderLine) (engine.Order, error) {
+	ref, err := engine.NewReference(rand.Reader)
+	if err != nil {
+		return engine.Order{}, err
+	}
+	return engine.NewOrder(engine.OrderDraft{ID: cmd.OrderID, Reference: ref, UserID: cmd.UserID,
+		Lines: lines, Now: cmd.Now, TTL: o.cfg.OrderTTL})
+}
+
+// reserveAll reserves every item's units, one product after the other in
+// product-id order, and returns the order's lines and the actors holding
+// them. On a failure it gives back what was reserved and returns that
+// item's error.
+func (o *Orders) reserveAll(ctx context.Context, cmd engine.PlaceOrder) ([]engine.OrderLine, map[engine.ID]*actor.PID, error) {
 	items := slices.Clone(cmd.Items)
 	slices.SortFunc(items, func(a, b engine.ItemRequest) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
 	lines := make([]engine.OrderLine, 0, len(items))
-	for i, it := range items {
-		p, err := o.inv.Hold(ctx, cmd.OrderID, it.ProductID, it.Quantity, cmd.Now)
+	reserved := make(map[engine.ID]*actor.PID, len(items))
+	for _, it := range items {
+		p, pid, err := o.inv.reserve(ctx, cmd.OrderID, it.ProductID, it.Quantity)
 		if err != nil {
-			taken := items[:i]
-			if errors.Is(err, engine.ErrUnavailable) {
-				// A hold whose caller timed out may still commit: release
-				// it too (releasing nothing is a no-op).
-				taken = items[:i+1]
+			if pid != nil {
+				// A reservation whose caller timed out may exist:
+				// give it back too (none is a no-op).
+				reserved[it.ProductID] = pid
 			}
-			o.releaseAll(cmd.OrderID, taken)
-			return nil, err
+			o.unreserveAll(cmd.OrderID, reserved)
+			return nil, nil, err
 		}
+		reserved[it.ProductID] = pid
 		lines = append(lines, engine.OrderLine{Product: p, Quantity: it.Quantity})
 	}
-	return lines, nil
+	return lines, reserved, nil
 }
 
-// finalize builds the order from the held lines and writes it, retrying
-// once with a new reference if the random one was taken.
-func (o *Orders) finalize(ctx context.Context, cmd engine.PlaceOrder, lines []engine.OrderLine) (engine.Order, error) {
-	for attempt := 0; ; attempt++ {
-		ref, err := engine.NewReference(rand.Reader)
-		if err != nil {
-			return engine.Order{}, err
-		}
-		order, err := engine.NewOrder(engine.OrderDraft{ID: cmd.OrderID, Reference: ref, UserID: cmd.UserID,
-			Lines: lines, Now: cmd.Now, TTL: o.cfg.OrderTTL})
-		if err != nil {
-			return engine.Order{}, err
-		}
-		err = o.store.FinalizeOrder(ctx, order)
-		if err == nil {
-			return order, nil
-		}
-		if !errors.Is(err, engine.ErrConflict) || attempt > 0 {
-			return engine.Order{}, err
-		}
+// unreserveAll gives back an order's reservations.
+func (o *Orders) unreserveAll(orderID engine.ID, reserved map[engine.ID]*actor.PID) {
+	for _, pid := range reserved {
+		o.inv.unreserve(pid, orderID)
 	}
 }
 

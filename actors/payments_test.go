@@ -37,7 +37,6 @@ func (s *fakePaymentStore) ApplyPayment(ctx context.Context, ev engine.PaymentEv
 // none of it.
 type unusedOrderStore struct{}
 
-func (unusedOrderStore) FinalizeOrder(context.Context, engine.Order) error { return errNotScripted }
 func (unusedOrderStore) TransitionOrder(context.Context, engine.ID, func(engine.Order) (engine.Order, error)) (engine.Order, []engine.Hold, error) {
 	return engine.Order{}, nil, errNotScripted
 }
@@ -78,8 +77,10 @@ func releases(s *gatedStore) []engine.ID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var ids []engine.ID
-	for _, b := range s.batches {
-		ids = append(ids, b.Releases...)
+	for _, c := range s.commits {
+		for _, r := range c.Releases {
+			ids = append(ids, r.OrderID)
+		}
 	}
 	return ids
 }

@@ -7,16 +7,19 @@ import (
 	"github.com/flashstock/flashstock/engine"
 )
 
-// SKUStore is what a SKU actor needs of the database. The actor is the
-// only caller that changes a product's stock.
+// SKUStore is what the SKU actors, their loader and the commit pipeline
+// need of the database. The pipeline is the only caller that changes a
+// product's stock (UpdateProduct runs for the product's actor).
 type SKUStore interface {
-	// Product loads a product or returns engine.ErrNotFound.
-	Product(ctx context.Context, id engine.ID) (engine.Product, error)
-	// CommitStockBatch writes one group commit in one transaction and
-	// returns after the commit. On error nothing was written, except that
-	// engine.ErrUnavailable may mean "unknown"; a taken order reference is
-	// engine.ErrConflict.
-	CommitStockBatch(ctx context.Context, b engine.StockBatch) (engine.StockBatchResult, error)
+	// Products loads the products with the given ids (missing ones are
+	// left out), in one query.
+	Products(ctx context.Context, ids []engine.ID) ([]engine.Product, error)
+	// CommitStock writes one transaction of the commit pipeline and
+	// returns, after the commit, what it did to every product it touched.
+	// On error nothing was written, except that engine.ErrUnavailable may
+	// mean "unknown"; a row the database refuses is engine.ErrConflict or
+	// engine.ErrInvalid.
+	CommitStock(ctx context.Context, c engine.StockCommit) ([]engine.StockCommitted, error)
 	// UpdateProduct applies change under the row lock and returns the
 	// stored product; an error from change is returned unchanged.
 	UpdateProduct(ctx context.Context, id engine.ID, change func(engine.Product) (engine.Product, error)) (engine.Product, error)
@@ -24,10 +27,6 @@ type SKUStore interface {
 
 // OrderStore is what the order coordinator needs of the database.
 type OrderStore interface {
-	// FinalizeOrder writes a multi-product order, consuming its assembling
-	// holds; engine.ErrUnavailable if they are no longer all there,
-	// engine.ErrConflict for a taken reference.
-	FinalizeOrder(ctx context.Context, o engine.Order) error
 	// TransitionOrder applies change to the order under its row lock and,
 	// when the new status returns stock, writes returning holds in the same
 	// transaction; it returns the stored order and those holds.

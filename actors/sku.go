@@ -2,7 +2,6 @@ package actors
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -13,43 +12,59 @@ import (
 	"github.com/flashstock/flashstock/engine"
 )
 
-// The SKU actor: one per product, the only writer of that product's stock.
+// The SKU actor: one per product, the only decider of that product's
+// stock. It never does I/O in Receive: the loader reads its product, the
+// committer writes its decisions, and an update runs on a goroutine of its
+// own; each reports back with a message.
 //
-// Messages it accepts (each carries a skuCall and is answered exactly once
-// on its reply channel, capacity 1, so the actor never blocks on a caller):
+// Messages it accepts (requests carry a skuCall and are answered exactly
+// once on its reply channel, capacity 1, so the actor never blocks):
 //
-//	*placeOrder    take the units of a single-product order; answered with
-//	               the order after the group commit that wrote it
-//	*holdStock     take units for a multi-product order being assembled;
-//	               answered with the product snapshot after the hold commits
-//	*releaseStock  return an order's held units to stock (no-op when none);
-//	               answered after the commit
-//	*updateProduct commit pending work, then apply a catalogue change or
-//	               restock under the row lock; answered with the stored product
-//	flush          (sent to itself) commit the open batch
+//	*placeOrder     take the units of a single-product order; answered with
+//	                the order after the commit that wrote it
+//	*holdStock      take units as an assembling hold (an order whose other
+//	                products are written elsewhere); answered with the
+//	                product snapshot after the hold commits
+//	*releaseStock   return an order's held units to stock (no-op when none);
+//	                answered after the commit
+//	*reserveStock   take units in memory for a multi-product order that the
+//	                coordinator will write in one transaction; answered at
+//	                once with the product snapshot; the units stay taken
+//	                until the committer reports the order's fate
+//	*unreserveStock give back a reservation whose order will not be written
+//	*updateProduct  commit what is open, then apply a catalogue change or
+//	                restock; answered with the stored product
+//	flush           (sent to itself) hand the open work to the committer
+//	productLoaded   (from the loader) the product, for a first load or a reload
+//	*stockCommitted (from the committer) what a transaction did to the product
+//	productUpdated  (from the update goroutine) the stored product
 //
-// Group commit: work that arrives is checked against the ledger (stock
-// minus units taken by uncommitted work) and joins the open batch; the
-// first item of a batch sends the actor a flush message, which queues
-// behind everything already in the inbox. So a lone order commits at once,
-// and the orders that arrive while a commit is in flight form the next
-// batch. A batch is bounded in operations and bytes; one transaction
-// writes it, and every caller is answered after that commit.
+// Decide, then commit: a request is checked against the ledger (stock
+// minus units taken by uncommitted work) and joins the open work; the
+// first one sends the actor a flush, which queues behind everything
+// already in the inbox, and the flush hands the open work to the committer
+// as one contribution. One contribution at a time is in flight: what
+// arrives meanwhile is decided at once and forms the next contribution,
+// handed over as soon as the committer reports. Callers are answered after
+// the commit.
 //
-// Failure: a batch the database refuses because of one operation (a
-// unique or check violation) is split until that operation is alone: it
-// gets its own error and the others commit (see commit). A commit that
-// fails because the database does (engine.ErrUnavailable) answers every
-// operation left with that retryable error and reloads the product from
-// the database (the commit may have happened: the database is the truth).
-// A product that does not exist keeps no actor: the first request finds
-// that out, and the actor is removed as soon as nothing is in flight. A
-// panic anywhere is recovered here, never reaching hollywood: the message
-// being handled and all open work are answered with ErrUnavailable, and the
-// state is reloaded on the next message. CrashesMax panics within
-// CrashWindow put the actor in back-off, answering ErrUnavailable without
-// doing work. The actor never assumes its memory survived: it loads the
-// product lazily on the first message after a start or a crash.
+// Loads: until its product is loaded the actor keeps requests in arrival
+// order (the stash) and answers them once the loader reports. A product
+// that does not exist keeps no actor: its requests are answered
+// engine.ErrNotFound and the actor is removed as soon as nothing is in
+// flight. A (re)load happens only when nothing of the product is with the
+// committer (no contribution, no reservation), so nothing can change the
+// stock while it is read.
+//
+// Failure: operations the database refused get their own error; a
+// transaction whose outcome is unknown fails its operations with a
+// retryable engine.ErrUnavailable and the product is reloaded (the commit
+// may have happened: the database is the truth). A panic anywhere is
+// recovered here, never reaching hollywood: the message being handled and
+// all open and stashed work are answered with ErrUnavailable, and the
+// product is reloaded once nothing is with the committer. CrashesMax
+// panics within CrashWindow put the actor in back-off, answering
+// ErrUnavailable without doing work.
 
 // skuCall is what every request to a SKU actor carries.
 type skuCall struct {
@@ -63,10 +78,10 @@ type skuCall struct {
 
 // skuResult is a SKU actor's answer. Pointers keep it, and the reply
 // channel's buffer, small; a successful placeOrder always has order, and a
-// successful holdStock or updateProduct product.
+// successful holdStock, reserveStock or updateProduct product.
 type skuResult struct {
 	order   *engine.Order   // placeOrder
-	product *engine.Product // holdStock, updateProduct
+	product *engine.Product // holdStock, reserveStock, updateProduct
 	err     error
 }
 
@@ -104,6 +119,16 @@ func (c *skuCall) answer(r skuResult) {
 	c.reply <- r
 }
 
+// answerHolding replies once but keeps the admission: the actor must not be
+// passivated while it holds a reservation, which gives it back when done.
+func (c *skuCall) answerHolding(r skuResult) {
+	if c.answered {
+		return
+	}
+	c.answered = true
+	c.reply <- r
+}
+
 func (c *skuCall) fail(err error) { c.answer(skuResult{err: err}) }
 
 // expired reports whether the caller has given up waiting.
@@ -129,6 +154,18 @@ type releaseStock struct {
 	orderID engine.ID
 }
 
+type reserveStock struct {
+	skuCall
+	orderID  engine.ID
+	quantity int64
+}
+
+// unreserveStock gives back a reservation; it carries no call (nothing
+// waits for it, and it needs no admission: the reservation holds one).
+type unreserveStock struct {
+	orderID engine.ID
+}
+
 type updateProduct struct {
 	skuCall
 	change func(engine.Product) (engine.Product, error)
@@ -136,15 +173,28 @@ type updateProduct struct {
 
 type flush struct{}
 
-// openOp is one operation of the open batch.
-type openOp struct {
+// productUpdated reports an update run off the actor.
+type productUpdated struct {
+	product engine.Product
+	err     error
+}
+
+// skuOp is one decided operation of the actor, open or with the committer.
+type skuOp struct {
 	call    *skuCall
-	order   *engine.Order   // placeOrder
+	order   *engine.Order   // placeOrder: the order to write and answer with
 	hold    *engine.Hold    // holdStock
-	release engine.ID       // releaseStock
+	release engine.ID       // releaseStock: the order whose hold is released
 	product *engine.Product // holdStock: the snapshot its answer carries
 	units   int64           // taken from the ledger
 	bytes   int             // estimated size in the commit
+}
+
+// reservation is a multi-product order's units, taken until the committer
+// reports the order's fate; it holds the caller's admission.
+type reservation struct {
+	units int64
+	entry *skuEntry
 }
 
 // opBytesBase estimates the fixed size of one operation in a commit.
@@ -154,12 +204,19 @@ const opBytesBase = 160
 type sku struct {
 	id  engine.ID
 	inv *Inventory
+	pid *actor.PID
 
-	ledger      engine.Ledger
-	loaded      bool
-	open        []openOp // the open batch, in arrival order
-	committing  []openOp // the batch being committed
-	flushQueued bool     // a flush message is in the inbox
+	ledger       engine.Ledger
+	loaded       bool
+	loading      bool
+	reloadWanted bool  // reload once nothing is with the committer
+	stash        []any // requests waiting for a load or an update, in arrival order
+	open         []skuOp
+	inflight     *contribution // with the committer; at most one
+	reserved     map[engine.ID]reservation
+	update       *updateProduct // waiting for the open work to commit, or running
+	updating     bool           // update is running
+	flushQueued  bool           // a flush message is in the inbox
 
 	current      *skuCall // the request being handled, for crash recovery
 	crashes      []time.Time
@@ -171,72 +228,82 @@ func newSKU(id engine.ID, inv *Inventory) *sku { return &sku{id: id, inv: inv} }
 
 // Receive dispatches one message; see the protocol above.
 func (a *sku) Receive(c *actor.Context) {
-	defer a.recoverCrash()
+	defer a.recoverCrash(c)
+	if a.pid == nil {
+		a.pid = c.PID()
+	}
 	switch m := c.Message().(type) {
-	case *placeOrder:
-		a.current = &m.skuCall
-		a.placeOrder(c, m)
-	case *holdStock:
-		a.current = &m.skuCall
-		a.holdStock(c, m)
-	case *releaseStock:
-		a.current = &m.skuCall
-		a.releaseStock(c, m)
-	case *updateProduct:
-		a.current = &m.skuCall
-		a.updateProduct(m)
+	case *placeOrder, *holdStock, *releaseStock, *reserveStock, *updateProduct:
+		a.request(c, m)
+	case unreserveStock:
+		a.unreserve(m)
+		a.afterOutstanding(c)
 	case flush:
 		a.flushQueued = false
-		a.flush(c)
+		a.submit()
+	case productLoaded:
+		a.productLoaded(c, m)
+	case *stockCommitted:
+		a.stockCommitted(m)
+		a.afterOutstanding(c)
+	case productUpdated:
+		a.productUpdated(c, m)
 	case actor.Stopped:
 		a.failAll(fmt.Errorf("%w: product %s actor stopped", engine.ErrUnavailable, a.id))
 	}
 	a.current = nil
 }
 
-// ready answers call with an error and returns false when the actor is in
-// back-off or cannot load its product.
-func (a *sku) ready(call *skuCall) bool {
-	if !a.backoffUntil.IsZero() && time.Now().Before(a.backoffUntil) {
-		call.fail(fmt.Errorf("%w: product %s is recovering from repeated crashes", engine.ErrUnavailable, a.id))
-		return false
+// callOf returns the skuCall of a request message.
+func callOf(m any) *skuCall {
+	switch m := m.(type) {
+	case *placeOrder:
+		return &m.skuCall
+	case *holdStock:
+		return &m.skuCall
+	case *releaseStock:
+		return &m.skuCall
+	case *reserveStock:
+		return &m.skuCall
+	case *updateProduct:
+		return &m.skuCall
 	}
-	if a.loaded {
-		return true
-	}
-	p, err := a.loadProduct()
-	if err != nil {
-		call.fail(err)
-		if errors.Is(err, engine.ErrNotFound) {
-			// Ids cost nothing to invent: an unknown product keeps no
-			// actor. A product created under this id later gets a new
-			// actor, which loads it.
-			a.inv.retire(a.id, call.entry)
-		}
-		return false
-	}
-	if a.ledger, err = engine.NewLedger(p); err != nil {
-		call.fail(fmt.Errorf("%w: product %s: %v", engine.ErrUnavailable, a.id, err))
-		return false
-	}
-	a.loaded = true
-	return true
+	return nil
 }
 
-func (a *sku) loadProduct() (engine.Product, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), a.inv.cfg.LoadTimeout)
-	defer cancel()
-	p, err := a.inv.store.Product(ctx, a.id)
-	if err != nil {
-		return engine.Product{}, fmt.Errorf("load product %s: %w", a.id, err)
+// request handles a request now, or stashes it until the product is loaded
+// and no update is pending.
+func (a *sku) request(c *actor.Context, m any) {
+	call := callOf(m)
+	a.current = call
+	if !a.backoffUntil.IsZero() && time.Now().Before(a.backoffUntil) {
+		call.fail(fmt.Errorf("%w: product %s is recovering from repeated crashes", engine.ErrUnavailable, a.id))
+		return
 	}
-	return p, nil
+	if !a.loaded || a.update != nil {
+		a.stash = append(a.stash, m)
+		a.afterOutstanding(c)
+		return
+	}
+	if k := a.inv.cfg.Knobs; k != nil && k.BeforeDecide != nil {
+		k.BeforeDecide(a.id)
+	}
+	switch m := m.(type) {
+	case *placeOrder:
+		a.placeOrder(c, m)
+	case *holdStock:
+		a.holdStock(c, m)
+	case *releaseStock:
+		a.enqueue(c, skuOp{call: &m.skuCall, release: m.orderID, bytes: opBytesBase})
+	case *reserveStock:
+		a.reserve(m)
+	case *updateProduct:
+		a.update = m
+		a.afterOutstanding(c)
+	}
 }
 
 func (a *sku) placeOrder(c *actor.Context, m *placeOrder) {
-	if !a.ready(&m.skuCall) {
-		return
-	}
 	q := m.cmd.Items[0].Quantity
 	if err := a.ledger.Take(q); err != nil {
 		m.fail(err)
@@ -249,31 +316,53 @@ func (a *sku) placeOrder(c *actor.Context, m *placeOrder) {
 		m.fail(err)
 		return
 	}
-	a.enqueue(c, openOp{call: &m.skuCall, order: &o, units: q, bytes: opBytesBase + len(o.Items[0].ProductName)})
+	a.enqueue(c, skuOp{call: &m.skuCall, order: &o, units: q, bytes: opBytesBase + len(o.Items[0].ProductName)})
 }
 
 func (a *sku) holdStock(c *actor.Context, m *holdStock) {
-	if !a.ready(&m.skuCall) {
-		return
-	}
 	if err := a.ledger.Take(m.quantity); err != nil {
 		m.fail(err)
 		return
 	}
 	h := engine.Hold{OrderID: m.orderID, ProductID: a.id, Quantity: m.quantity, Kind: engine.HoldAssembling, CreatedAt: m.now}
 	p := a.ledger.Product()
-	a.enqueue(c, openOp{call: &m.skuCall, hold: &h, product: &p, units: m.quantity, bytes: opBytesBase})
+	a.enqueue(c, skuOp{call: &m.skuCall, hold: &h, product: &p, units: m.quantity, bytes: opBytesBase})
 }
 
-func (a *sku) releaseStock(c *actor.Context, m *releaseStock) {
-	if !a.ready(&m.skuCall) {
+// reserve takes a multi-product order's units in memory and answers with
+// the product (its name and price go into the order); the units and the
+// caller's admission stay taken until the committer reports the order or
+// the coordinator gives them back.
+func (a *sku) reserve(m *reserveStock) {
+	if _, dup := a.reserved[m.orderID]; dup {
+		m.fail(engine.WithDetail(fmt.Errorf("order %s already holds units of product %s: %w", m.orderID, a.id, engine.ErrConflict),
+			"this order is already being placed; retry later"))
 		return
 	}
-	a.enqueue(c, openOp{call: &m.skuCall, release: m.orderID, bytes: opBytesBase})
+	if err := a.ledger.Take(m.quantity); err != nil {
+		m.fail(err)
+		return
+	}
+	if a.reserved == nil {
+		a.reserved = map[engine.ID]reservation{}
+	}
+	a.reserved[m.orderID] = reservation{units: m.quantity, entry: m.entry}
+	p := a.ledger.Product()
+	m.answerHolding(skuResult{product: &p})
 }
 
-// enqueue adds op to the open batch and makes sure a flush will follow.
-func (a *sku) enqueue(c *actor.Context, op openOp) {
+// unreserve gives back a reservation (none: nothing to do) and its
+// admission.
+func (a *sku) unreserve(m unreserveStock) {
+	if r, ok := a.reserved[m.orderID]; ok {
+		delete(a.reserved, m.orderID)
+		a.untake(r.units)
+		a.inv.finish(r.entry)
+	}
+}
+
+// enqueue adds op to the open work and makes sure a flush will follow.
+func (a *sku) enqueue(c *actor.Context, op skuOp) {
 	a.open = append(a.open, op)
 	if !a.flushQueued {
 		a.flushQueued = true
@@ -281,350 +370,284 @@ func (a *sku) enqueue(c *actor.Context, op openOp) {
 	}
 }
 
-func (a *sku) updateProduct(m *updateProduct) {
-	if !a.ready(&m.skuCall) {
+// submit hands the longest prefix of the open work within the batch bounds
+// to the committer, unless a contribution is in flight already (the next
+// goes when it reports) or the product is not ready. Operations whose
+// callers gave up are dropped first.
+func (a *sku) submit() {
+	if !a.loaded || a.inflight != nil || a.updating || len(a.open) == 0 {
 		return
 	}
-	for len(a.open) > 0 && a.loaded { // the change sees every earlier order committed
-		a.commitNext()
-	}
-	if !a.loaded {
-		m.fail(fmt.Errorf("%w: product %s could not commit its pending work", engine.ErrUnavailable, a.id))
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), a.inv.cfg.CommitTimeout)
-	defer cancel()
-	stored, err := a.inv.store.UpdateProduct(ctx, a.id, m.change)
-	if err != nil {
-		if errors.Is(err, engine.ErrUnavailable) {
-			a.reload()
-		}
-		m.fail(err)
-		return
-	}
-	if err := a.ledger.Reload(stored); err != nil {
-		a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Msg("ledger rejected the updated product")
-		a.loaded = false
-	}
-	m.answer(skuResult{product: &stored})
-}
-
-// flush commits the open batch, one bounded batch at a time: if work is
-// left over it sends itself another flush, queued behind newer messages.
-func (a *sku) flush(c *actor.Context) {
-	if len(a.open) == 0 {
-		return
-	}
-	a.commitNext()
-	if len(a.open) > 0 && !a.flushQueued {
-		a.flushQueued = true
-		c.Send(c.PID(), flush{})
-	}
-}
-
-// commitNext commits the longest prefix of the open batch within the
-// batch bounds; operations whose callers gave up are dropped first.
-func (a *sku) commitNext() {
 	n, bytes := 0, 0
 	for n < len(a.open) && n < a.inv.cfg.BatchOrdersMax && (n == 0 || bytes+a.open[n].bytes <= a.inv.cfg.BatchBytesMax) {
 		bytes += a.open[n].bytes
 		n++
 	}
 	now := time.Now()
+	ct := &contribution{pid: a.pid, product: a.id, ops: make([]skuOp, 0, n)}
+	ct.item = commitItem{actor: ct, products: []engine.ID{a.id}, ops: make([]*commitOp, 0, n)}
 	for _, op := range a.open[:n] {
 		if op.call.expired(now) {
 			a.ledger.Untake(op.units)
 			op.call.fail(fmt.Errorf("%w: gave up before the commit", engine.ErrUnavailable))
 			continue
 		}
-		a.committing = append(a.committing, op)
+		cop := &commitOp{item: &ct.item, requestID: op.call.requestID}
+		switch {
+		case op.order != nil:
+			cop.order = op.order
+		case op.hold != nil:
+			cop.hold = op.hold
+		default:
+			cop.release = &engine.StockRelease{OrderID: op.release, ProductID: a.id}
+		}
+		ct.ops = append(ct.ops, op)
+		ct.item.ops = append(ct.item.ops, cop)
+		ct.item.bytes += op.bytes
 	}
-	// The rest moves to the front: the backing array serves the next
-	// batches, and the entries behind it are cleared for the collector.
 	rest := copy(a.open, a.open[n:])
 	clear(a.open[rest:])
 	a.open = a.open[:rest]
-	if len(a.committing) > 0 {
-		a.commit()
-	}
-}
-
-// isolationCommitsMax bounds the commits one group commit spends on
-// isolating operations the database refused (a lone operation may add
-// two more, see commitAlone); beyond it, what is left fails with
-// engine.ErrUnavailable.
-const isolationCommitsMax = 128
-
-// commit writes a.committing, one transaction, and answers its operations.
-// One buyer never fails another: if the database refuses the batch for
-// what one of its operations writes (see refused), isolate finds that
-// operation and commits the others. Only when the database itself fails
-// (engine.ErrUnavailable: the outcome is unknown) does every operation
-// fail, and the product is reloaded.
-func (a *sku) commit() {
-	ops := a.committing // kept in a.committing until answered, for recoverCrash
-	if err := a.commitPart(ops); err != nil {
-		a.isolate(ops, err)
-	}
-	a.committing = reuse(ops)
-}
-
-// isolate handles a batch of ops that failed with err. If the database
-// refused it, the batch is split in halves, each committed on its own, down
-// to the operation at fault, which alone gets its error (commitAlone): about
-// 2·log2(n) more round trips per operation at fault, none when nothing is
-// refused. If the database failed, or the isolation takes more than
-// isolationCommitsMax commits, every operation left fails with
-// engine.ErrUnavailable and the product is reloaded.
-func (a *sku) isolate(ops []openOp, err error) {
-	if !refused(err) {
-		a.failCommit(err, [][]openOp{ops})
+	if len(ct.ops) == 0 {
 		return
 	}
-	a.inv.log.Warn().Err(err).Str("product_id", a.id.String()).Int("operations", len(ops)).
-		Msg("group commit refused; isolating the operation at fault")
-	var parts [][]openOp // a stack: the first half of a split commits first
-	part := ops
-	for commits := 1; ; commits++ {
-		switch {
-		case err == nil:
-		case !refused(err) || commits >= isolationCommitsMax:
-			a.failCommit(err, append(parts, part))
-			return
-		case len(part) > 1:
-			half := len(part) / 2
-			parts = append(parts, part[half:], part[:half])
-		default:
-			if err := a.commitAlone(part[0], err); err != nil {
-				a.failCommit(err, append(parts, part))
-				return
-			}
+	if err := a.inv.committer.submit(&ct.item); err != nil {
+		for _, op := range ct.ops {
+			a.ledger.Untake(op.units)
+			op.call.fail(err)
 		}
-		if len(parts) == 0 || !a.loaded { // done, or a failed reload failed the rest
-			return
-		}
-		part = parts[len(parts)-1]
-		parts = parts[:len(parts)-1]
-		err = a.commitPart(part)
+		return
 	}
+	a.inflight = ct
 }
 
-// refused reports an error by which the database refused a row that a
-// batch writes: a unique violation (engine.ErrConflict) or a check
-// violation (engine.ErrInvalid). Only a refusal can be one operation's
-// fault; any other error (engine.ErrUnavailable: the outcome is unknown;
-// a missing product; an error the store did not classify) counts as the
-// database failing the whole batch.
-func refused(err error) bool {
-	return errors.Is(err, engine.ErrConflict) || errors.Is(err, engine.ErrInvalid)
-}
-
-// commitPart writes ops in one transaction and, once it is committed,
-// settles the ledger and answers them. On error nothing was written (or,
-// for engine.ErrUnavailable, nobody knows) and nobody is answered.
-func (a *sku) commitPart(ops []openOp) error {
-	batch, taken := a.batchOf(ops)
-	start := time.Now()
-	res, err := a.commitBatch(batch)
-	took := time.Since(start)
-	a.inv.cfg.Observer.CommitDone(len(ops), took, err)
-	if err != nil {
-		return err
-	}
-	if ev := a.inv.log.Debug(); ev.Enabled() {
-		ev.Str("product_id", a.id.String()).Int("operations", len(ops)).Dur("took", took).
-			Strs("request_ids", requestIDs(ops)).Msg("group commit")
-	}
-	a.settle(taken, res)
-	for _, op := range ops {
-		switch {
-		case op.order != nil:
-			op.call.answer(skuResult{order: op.order})
-		case op.product != nil:
-			op.call.answer(skuResult{product: op.product})
-		default:
-			op.call.answer(skuResult{})
-		}
-	}
-	return nil
-}
-
-// batchOf is the group commit of ops and the units it takes.
-func (a *sku) batchOf(ops []openOp) (engine.StockBatch, int64) {
-	orders := 0
-	for _, op := range ops {
-		if op.order != nil {
-			orders++
-		}
-	}
-	batch := engine.StockBatch{ProductID: a.id, Orders: make([]engine.Order, 0, orders)}
+// stockCommitted takes the committer's report: it answers the actor's own
+// operations, settles the reservations it names, and brings the ledger to
+// the stock the database returned.
+func (a *sku) stockCommitted(m *stockCommitted) {
 	var taken int64
-	for _, op := range ops {
-		taken += op.units
-		switch {
-		case op.order != nil:
-			batch.Orders = append(batch.Orders, *op.order)
-		case op.hold != nil:
-			batch.Holds = append(batch.Holds, *op.hold)
-		default:
-			batch.Releases = append(batch.Releases, op.release)
+	if ct := m.own; ct != nil {
+		if ct == a.inflight {
+			a.inflight = nil
+		}
+		for i, op := range ct.ops {
+			if err := ct.item.ops[i].err; err != nil {
+				a.untake(op.units)
+				op.call.fail(err)
+				continue
+			}
+			taken += op.units
+			switch {
+			case op.order != nil:
+				op.call.answer(skuResult{order: op.order})
+			case op.product != nil:
+				op.call.answer(skuResult{product: op.product})
+			default:
+				op.call.answer(skuResult{})
+			}
 		}
 	}
-	return batch, taken
-}
-
-// commitAlone settles a lone operation that the database refused with
-// err, after the one retry that can save it:
-//
-//   - an order whose reference was taken (48 random bits: rare, but no
-//     reason to fail) gets a new one;
-//   - a hold that collides with a hold of the same order on this product
-//     replaces it: that hold is released, then the new one written. Such a
-//     leftover comes from an earlier attempt of the order that died
-//     between its holds and its write; the buyer's retry with the same
-//     Idempotency-Key took over the key after its lease and reuses the
-//     order id, before the repair loop released the old holds. Releasing
-//     the leftover and taking the units afresh keeps every unit counted
-//     (stock + live orders + held), whatever the two quantities; and if
-//     the earlier attempt still writes its order, it consumes these holds
-//     and the retry's write fails harmlessly.
-//
-// What is still refused is the operation's own answer (a clean
-// engine.ErrConflict or engine.ErrInvalid). It returns an error, leaving
-// op unanswered, only when the database failed.
-func (a *sku) commitAlone(op openOp, err error) error {
-	if errors.Is(err, engine.ErrConflict) {
-		switch {
-		case op.order != nil:
-			if ref, rerr := engine.NewReference(rand.Reader); rerr == nil {
-				op.order.Reference = ref
-				err = a.commitPart([]openOp{op})
-			}
-		case op.hold != nil:
-			if err = a.releaseLeftover(op.hold.OrderID); err != nil {
-				break
-			}
-			if !a.loaded { // the release left the ledger to reload: op was failed with the rest
-				return nil
-			}
-			err = a.commitPart([]openOp{op})
+	for _, rd := range m.reserved {
+		r, ok := a.reserved[rd.orderID]
+		if !ok {
+			continue // given back already: the coordinator gave up, the committer did not
+		}
+		delete(a.reserved, rd.orderID)
+		a.inv.finish(r.entry)
+		if rd.err != nil {
+			a.untake(r.units)
+		} else {
+			taken += r.units
 		}
 	}
-	if err == nil || !refused(err) {
-		return err
-	}
-	a.inv.log.Warn().Err(err).Str("product_id", a.id.String()).Str("request_id", op.call.requestID).
-		Msg("operation refused by the database; the rest of its batch went on")
-	a.ledger.Untake(op.units)
-	op.call.fail(err)
-	return nil
-}
-
-// releaseLeftover returns to stock whatever order id holds of the product,
-// in a commit of its own.
-func (a *sku) releaseLeftover(id engine.ID) error {
-	res, err := a.commitBatch(engine.StockBatch{ProductID: a.id, Releases: []engine.ID{id}})
-	if err != nil {
-		return err
-	}
-	if res.Released > 0 {
-		a.inv.log.Info().Str("product_id", a.id.String()).Str("order_id", id.String()).Int64("units", res.Released).
-			Msg("released the hold an earlier attempt of the order left behind")
-	}
-	a.settle(0, res)
-	return nil
-}
-
-// settle records a committed batch that took taken units in the ledger;
-// if the database disagrees (stock written behind the actor's back), the
-// product is reloaded.
-func (a *sku) settle(taken int64, res engine.StockBatchResult) {
-	if err := a.ledger.Settle(taken, res); err != nil {
-		a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Msg("stock differs from the ledger; reloading")
-		a.ledger.Untake(taken)
-		a.reload()
+	switch {
+	case m.unknown:
+		a.unload()
+	case m.committed && a.loaded:
+		a.settle(taken, m.stock)
 	}
 }
 
-// failCommit answers every operation of parts with a retryable error after
-// the database failed (the outcome of the last commit is unknown) and
-// reloads the product.
-func (a *sku) failCommit(err error, parts [][]openOp) {
-	var ops []openOp
-	for _, part := range parts {
-		ops = append(ops, part...)
+// untake gives back units of work that will not be committed.
+func (a *sku) untake(units int64) {
+	if a.loaded {
+		a.ledger.Untake(units)
 	}
-	a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Int("operations", len(ops)).
-		Strs("request_ids", requestIDs(ops)).Msg("group commit failed")
-	for _, op := range ops {
-		a.ledger.Untake(op.units)
-		op.call.fail(fmt.Errorf("%w: the commit of product %s failed; retry", engine.ErrUnavailable, a.id))
-	}
-	a.reload()
 }
 
-// requestIDsLogged bounds the request ids one commit log line names.
-const requestIDsLogged = 20
-
-// requestIDs lists the request ids of the first operations of a batch.
-func requestIDs(ops []openOp) []string {
-	ids := make([]string, 0, min(len(ops), requestIDsLogged))
-	for _, op := range ops[:min(len(ops), requestIDsLogged)] {
-		ids = append(ids, op.call.requestID)
-	}
-	return ids
-}
-
-// commitBatch runs one commit within CommitTimeout.
-func (a *sku) commitBatch(batch engine.StockBatch) (engine.StockBatchResult, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), a.inv.cfg.CommitTimeout)
-	defer cancel()
-	return a.inv.store.CommitStockBatch(ctx, batch)
-}
-
-// reuse empties a batch's slice for the next batch, unless it grew beyond
-// batchReuseOpsMax (a burst should not pin its memory).
-func reuse(ops []openOp) []openOp {
-	if cap(ops) > batchReuseOpsMax {
-		return nil
-	}
-	clear(ops)
-	return ops[:0]
-}
-
-// batchReuseOpsMax bounds the operation slices an actor keeps between
-// batches.
-const batchReuseOpsMax = 4096
-
-// reload re-reads the product after a failure; if that fails too, or the
-// open work no longer fits, all open work is failed and the product is
-// loaded afresh on the next message.
-func (a *sku) reload() {
-	p, err := a.loadProduct()
+// settle records committed work in the ledger. If the database disagrees
+// (stock written behind the actor's back), its stock is the truth: no
+// other transaction touches the product while this one is reported.
+func (a *sku) settle(taken int64, r engine.StockCommitted) {
+	err := a.ledger.Settle(taken, r)
 	if err == nil {
-		err = a.ledger.Reload(p)
+		return
 	}
-	if err != nil {
-		a.failAll(fmt.Errorf("%w: product %s is reloading; retry", engine.ErrUnavailable, a.id))
+	a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Msg("stock differs from the ledger; taking the database's")
+	a.ledger.Untake(min(taken, a.ledger.Taken()))
+	p := a.ledger.Product()
+	p.Stock = r.Stock
+	if err := a.ledger.Reload(p); err != nil {
+		a.unload()
 	}
 }
 
-// failAll answers every open and committing operation with err and forgets
-// the state, to be loaded again on the next message.
-func (a *sku) failAll(err error) {
-	for _, op := range a.committing {
-		op.call.fail(err)
+// unload forgets the product (its ledger can no longer be trusted): open
+// work fails, and the product is reloaded once nothing of it is with the
+// committer.
+func (a *sku) unload() {
+	a.failOpen(fmt.Errorf("%w: product %s is reloading; retry", engine.ErrUnavailable, a.id))
+	a.loaded, a.ledger, a.reloadWanted = false, engine.Ledger{}, true
+}
+
+// afterOutstanding moves on once the committer has nothing of the
+// product: a wanted (re)load, a pending update, or the next contribution.
+func (a *sku) afterOutstanding(c *actor.Context) {
+	if a.inflight != nil || len(a.reserved) > 0 {
+		return
 	}
+	switch {
+	case !a.loaded:
+		if !a.loading && len(a.stash) > 0 || a.reloadWanted {
+			a.load(c)
+		}
+	case a.update != nil && !a.updating:
+		if len(a.open) > 0 {
+			a.submit() // the change sees every earlier decision committed
+			return
+		}
+		a.runUpdate(c)
+	default:
+		a.submit()
+	}
+}
+
+// load asks the loader for the product.
+func (a *sku) load(c *actor.Context) {
+	if a.loading {
+		return
+	}
+	if err := a.inv.loader.load(a.id, c.PID()); err != nil {
+		a.failStash(err)
+		return
+	}
+	a.loading, a.reloadWanted = true, false
+}
+
+// productLoaded starts (or restarts) the ledger and replays the stash.
+func (a *sku) productLoaded(c *actor.Context, m productLoaded) {
+	a.loading = false
+	if m.err == nil {
+		if a.ledger, m.err = engine.NewLedger(m.product); m.err != nil {
+			m.err = fmt.Errorf("%w: %v", engine.ErrUnavailable, m.err)
+		}
+	}
+	if m.err != nil {
+		entry := a.stashEntry()
+		a.failStash(m.err)
+		if errors.Is(m.err, engine.ErrNotFound) && entry != nil {
+			// Ids cost nothing to invent: an unknown product keeps no
+			// actor. A product created under this id later gets a new
+			// actor, which loads it.
+			a.inv.retire(a.id, entry)
+		}
+		return
+	}
+	a.loaded = true
+	a.replay(c)
+}
+
+// replay handles the stashed requests in arrival order, as long as they
+// can be (an update among them stashes the rest again). One at a time off
+// the stash: if one panics, the others are still there to be answered.
+func (a *sku) replay(c *actor.Context) {
+	for n := len(a.stash); n > 0 && a.loaded && a.update == nil; n-- {
+		m := a.stash[0]
+		a.stash[0] = nil
+		a.stash = a.stash[1:]
+		a.request(c, m)
+	}
+	a.afterOutstanding(c)
+}
+
+// stashEntry is the admission entry the stashed requests came through.
+func (a *sku) stashEntry() *skuEntry {
+	for _, m := range a.stash {
+		if call := callOf(m); call != nil {
+			return call.entry
+		}
+	}
+	return nil
+}
+
+// runUpdate applies the pending update on a goroutine of its own: the
+// change reads and writes the row under its lock, with nothing of the
+// product with the committer.
+func (a *sku) runUpdate(c *actor.Context) {
+	a.updating = true
+	m, pid, system := a.update, c.PID(), c.Engine()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), a.inv.cfg.CommitTimeout)
+		defer cancel()
+		p, err := a.inv.store.UpdateProduct(ctx, a.id, m.change)
+		system.Send(pid, productUpdated{product: p, err: err})
+	}()
+}
+
+// productUpdated answers the update and replays what waited for it.
+func (a *sku) productUpdated(c *actor.Context, m productUpdated) {
+	up := a.update
+	a.update, a.updating = nil, false
+	switch {
+	case m.err != nil:
+		if errors.Is(m.err, engine.ErrUnavailable) {
+			a.unload() // the outcome is unknown
+		}
+		up.fail(m.err)
+	case !a.loaded:
+		up.answer(skuResult{product: &m.product})
+	default:
+		if err := a.ledger.Reload(m.product); err != nil {
+			a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Msg("ledger rejected the updated product")
+			a.unload()
+		}
+		up.answer(skuResult{product: &m.product})
+	}
+	a.replay(c)
+}
+
+// failOpen answers every open operation with err.
+func (a *sku) failOpen(err error) {
 	for _, op := range a.open {
 		op.call.fail(err)
 	}
-	a.committing, a.open = nil, nil
+	a.open = nil
+}
+
+// failStash answers every stashed request with err.
+func (a *sku) failStash(err error) {
+	for _, m := range a.stash {
+		callOf(m).fail(err)
+	}
+	a.stash = nil
+}
+
+// failAll answers every request the actor holds (open and stashed) with
+// err and forgets the product, to be loaded again when needed. Work with
+// the committer is answered when it reports.
+func (a *sku) failAll(err error) {
+	a.failOpen(err)
+	a.failStash(err)
+	if a.update != nil && !a.updating {
+		a.update.fail(err)
+		a.update = nil
+	}
 	a.loaded, a.ledger = false, engine.Ledger{}
 }
 
 // recoverCrash turns a panic into failed requests and a reload, and puts
 // the actor in back-off after repeated crashes.
-func (a *sku) recoverCrash() {
+func (a *sku) recoverCrash(c *actor.Context) {
 	p := recover()
 	if p == nil {
 		return
@@ -638,6 +661,7 @@ func (a *sku) recoverCrash() {
 		a.current = nil
 	}
 	a.failAll(err)
+	a.reloadWanted = false // loaded again by the next request
 	a.noteCrash(time.Now())
 }
 

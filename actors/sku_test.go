@@ -21,63 +21,108 @@ import (
 
 var _ actors.SKUStore = (*gatedStore)(nil)
 
-// gatedStore keeps one product in memory; each commit waits until the test
-// opens the gate, and records its batch. Fields guarded by mu.
+// gatedStore keeps products in memory (product, and any in more); each
+// commit waits until the test opens the gate, and records what it wrote.
+// Like PostgreSQL it refuses a commit that would take a stock below zero.
+// Fields guarded by mu.
 type gatedStore struct {
 	mu      sync.Mutex
 	product engine.Product
-	batches []engine.StockBatch
+	more    []engine.Product
+	stocks  map[engine.ID]*engine.Product // product and more, made on first use
+	commits []engine.StockCommit
 	gate    chan struct{} // nil = commits pass at once
-	entered chan int      // receives the size of each batch as it starts committing
+	entered chan int      // receives the orders of each commit as it starts
 }
 
-func (s *gatedStore) Product(_ context.Context, id engine.ID) (engine.Product, error) {
+// productsLocked returns the products by id; s.mu is held.
+func (s *gatedStore) productsLocked() map[engine.ID]*engine.Product {
+	if s.stocks == nil {
+		s.stocks = map[engine.ID]*engine.Product{}
+		for _, p := range append([]engine.Product{s.product}, s.more...) {
+			s.stocks[p.ID] = &p
+		}
+	}
+	return s.stocks
+}
+
+func (s *gatedStore) Products(_ context.Context, ids []engine.ID) ([]engine.Product, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if id != s.product.ID {
-		return engine.Product{}, engine.ErrNotFound
+	var out []engine.Product
+	for _, id := range ids {
+		if p := s.productsLocked()[id]; p != nil {
+			out = append(out, *p)
+		}
 	}
-	return s.product, nil
+	return out, nil
 }
 
-func (s *gatedStore) CommitStockBatch(ctx context.Context, b engine.StockBatch) (engine.StockBatchResult, error) {
+func (s *gatedStore) CommitStock(ctx context.Context, c engine.StockCommit) ([]engine.StockCommitted, error) {
 	s.mu.Lock()
 	gate := s.gate
 	s.mu.Unlock()
 	if s.entered != nil {
-		s.entered <- len(b.Orders)
+		s.entered <- len(c.Orders)
 	}
 	if gate != nil {
 		select {
 		case <-gate:
 		case <-ctx.Done():
-			return engine.StockBatchResult{}, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.batches = append(s.batches, b)
-	s.product.Stock -= b.Taken()
-	return engine.StockBatchResult{Stock: s.product.Stock}, nil
+	ps := s.productsLocked()
+	deltas := c.Deltas()
+	for _, d := range deltas {
+		p := ps[d.ProductID]
+		if p == nil {
+			return nil, engine.ErrNotFound
+		}
+		if p.Stock < d.Taken {
+			return nil, engine.Invalid("stock", "is rejected by the database")
+		}
+	}
+	out := make([]engine.StockCommitted, len(deltas))
+	for i, d := range deltas {
+		ps[d.ProductID].Stock -= d.Taken
+		out[i] = engine.StockCommitted{ProductID: d.ProductID, Stock: ps[d.ProductID].Stock}
+	}
+	s.commits = append(s.commits, c)
+	return out, nil
 }
 
-func (s *gatedStore) UpdateProduct(_ context.Context, _ engine.ID, change func(engine.Product) (engine.Product, error)) (engine.Product, error) {
+func (s *gatedStore) UpdateProduct(_ context.Context, id engine.ID, change func(engine.Product) (engine.Product, error)) (engine.Product, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next, err := change(s.product)
+	p := s.productsLocked()[id]
+	if p == nil {
+		return engine.Product{}, engine.ErrNotFound
+	}
+	next, err := change(*p)
 	if err != nil {
 		return engine.Product{}, err
 	}
-	s.product = next
+	*p = next
 	return next, nil
 }
 
+// stockOf returns a product's stored stock.
+func (s *gatedStore) stockOf(id engine.ID) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.productsLocked()[id].Stock
+}
+
+// batchSizes returns the orders of each commit.
 func (s *gatedStore) batchSizes() []int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var sizes []int
-	for _, b := range s.batches {
-		sizes = append(sizes, len(b.Orders))
+	for _, c := range s.commits {
+		sizes = append(sizes, len(c.Orders))
 	}
 	return sizes
 }

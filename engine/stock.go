@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"time"
 )
 
@@ -33,41 +35,68 @@ type Hold struct {
 	CreatedAt time.Time
 }
 
-// StockBatch is one group commit of a SKU actor: everything that changes
-// one product's stock, written in one transaction.
-type StockBatch struct {
-	ProductID ID
-	// Orders are single-product orders to insert with their items.
+// StockCommit is one transaction of a node's commit pipeline: the work of
+// many SKU actors (and of multi-product orders reserved on several of
+// them), written together. Every product it touches moves by
+// stock - taken + released, where taken are the units of its orders' items
+// and of its holds, and released those of the holds its Releases delete.
+type StockCommit struct {
+	// Orders are orders to insert with their items (of one product or
+	// several).
 	Orders []Order
-	// Holds are assembling holds to insert for multi-product orders.
+	// Holds are assembling holds to insert (units taken for an order whose
+	// other products are written elsewhere).
 	Holds []Hold
-	// Releases are orders whose holds on this product are deleted and whose
-	// units go back to stock; an order with no hold releases nothing.
-	Releases []ID
+	// Releases name holds to delete, their units going back to stock; a
+	// release of a hold that is not there releases nothing.
+	Releases []StockRelease
 }
 
-// Taken returns the units the batch takes from stock: those of its orders
-// and holds.
-func (b StockBatch) Taken() int64 {
-	var n int64
-	for _, o := range b.Orders {
-		n += o.Units(b.ProductID)
+// StockRelease names the hold of one order on one product.
+type StockRelease struct {
+	OrderID   ID
+	ProductID ID
+}
+
+// StockDelta is the units a commit takes from one product.
+type StockDelta struct {
+	ProductID ID
+	Taken     int64
+}
+
+// Deltas returns, sorted by product id, every product the commit touches
+// and the units it takes from each (0 for a product only released).
+func (c StockCommit) Deltas() []StockDelta {
+	taken := make(map[ID]int64, len(c.Orders)+len(c.Holds)+len(c.Releases))
+	for _, o := range c.Orders {
+		for _, it := range o.Items {
+			taken[it.ProductID] += it.Quantity
+		}
 	}
-	for _, h := range b.Holds {
-		n += h.Quantity
+	for _, h := range c.Holds {
+		taken[h.ProductID] += h.Quantity
 	}
-	return n
+	for _, r := range c.Releases {
+		taken[r.ProductID] += 0
+	}
+	out := make([]StockDelta, 0, len(taken))
+	for id, n := range taken {
+		out = append(out, StockDelta{ProductID: id, Taken: n})
+	}
+	slices.SortFunc(out, func(a, b StockDelta) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
+	return out
 }
 
-// IsEmpty reports whether the batch changes nothing.
-func (b StockBatch) IsEmpty() bool {
-	return len(b.Orders) == 0 && len(b.Holds) == 0 && len(b.Releases) == 0
+// IsEmpty reports whether the commit changes nothing.
+func (c StockCommit) IsEmpty() bool {
+	return len(c.Orders) == 0 && len(c.Holds) == 0 && len(c.Releases) == 0
 }
 
-// StockBatchResult is what a committed batch did.
-type StockBatchResult struct {
-	Stock    int64 // the product's stock after the commit
-	Released int64 // units that Releases returned to stock
+// StockCommitted is what a committed StockCommit did to one product.
+type StockCommitted struct {
+	ProductID ID
+	Stock     int64 // the product's stock after the commit
+	Released  int64 // units the commit's releases returned to stock
 }
 
 // ShardOf maps a product to one of n shards by a stable hash (FNV-1a of
@@ -128,11 +157,11 @@ func (l *Ledger) Untake(q int64) {
 	l.assert()
 }
 
-// Settle records a committed batch that took taken units: the committed
+// Settle records committed work that took taken units: the committed
 // stock becomes what the database returned. It reports an error (and
 // changes nothing) if the database disagrees with the ledger, which means
 // someone else wrote the stock: the caller must reload.
-func (l *Ledger) Settle(taken int64, r StockBatchResult) error {
+func (l *Ledger) Settle(taken int64, r StockCommitted) error {
 	want := l.product.Stock - taken + r.Released
 	if r.Stock != want || taken > l.taken {
 		return fmt.Errorf("ledger for %s: stock after commit is %d, expected %d (taken %d of %d, released %d)",

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,14 +41,14 @@ func TestLedgerTakeSettle(t *testing.T) {
 		t.Fatalf("Take(6) = %v; available %d", err, l.Available())
 	}
 	// 4 units committed (and 2 released by the same batch); 6 still taken.
-	if err := l.Settle(4, engine.StockBatchResult{Stock: 8, Released: 2}); err != nil {
+	if err := l.Settle(4, engine.StockCommitted{Stock: 8, Released: 2}); err != nil {
 		t.Fatalf("Settle: %v", err)
 	}
 	if l.Product().Stock != 8 || l.Taken() != 6 || l.Available() != 2 {
 		t.Errorf("after Settle: stock %d taken %d available %d; want 8, 6, 2", l.Product().Stock, l.Taken(), l.Available())
 	}
 	// A database that disagrees is reported, and nothing changes.
-	if err := l.Settle(6, engine.StockBatchResult{Stock: 3}); err == nil || l.Product().Stock != 8 || l.Taken() != 6 {
+	if err := l.Settle(6, engine.StockCommitted{Stock: 3}); err == nil || l.Product().Stock != 8 || l.Taken() != 6 {
 		t.Errorf("Settle with a wrong stock = %v; stock %d taken %d, want an error and no change", err, l.Product().Stock, l.Taken())
 	}
 	l.Untake(6)
@@ -126,7 +127,7 @@ func FuzzLedger(f *testing.F) {
 			case 2:
 				if len(pending) > 0 {
 					want := l.Product().Stock - pending[0]
-					if err := l.Settle(pending[0], engine.StockBatchResult{Stock: want}); err != nil {
+					if err := l.Settle(pending[0], engine.StockCommitted{Stock: want}); err != nil {
 						t.Fatalf("Settle: %v", err)
 					}
 					pending = pending[1:]
@@ -143,15 +144,19 @@ func FuzzLedger(f *testing.F) {
 	})
 }
 
-func TestStockBatchTaken(t *testing.T) {
-	p := engine.ID{1}
-	b := engine.StockBatch{ProductID: p,
-		Orders: []engine.Order{{Items: []engine.OrderItem{{ProductID: p, Quantity: 2}, {ProductID: engine.ID{2}, Quantity: 9}}}},
-		Holds:  []engine.Hold{{ProductID: p, Quantity: 3}}}
-	if got := b.Taken(); got != 5 {
-		t.Errorf("Taken = %d, want 5 (this product's units only)", got)
+func TestStockCommitDeltas(t *testing.T) {
+	a, b, c := engine.ID{1}, engine.ID{2}, engine.ID{3}
+	sc := engine.StockCommit{
+		Orders: []engine.Order{{Items: []engine.OrderItem{{ProductID: b, Quantity: 2}, {ProductID: a, Quantity: 9}}},
+			{Items: []engine.OrderItem{{ProductID: b, Quantity: 1}}}},
+		Holds:    []engine.Hold{{ProductID: b, Quantity: 3}},
+		Releases: []engine.StockRelease{{OrderID: engine.ID{9}, ProductID: c}, {OrderID: engine.ID{8}, ProductID: a}},
 	}
-	if b.IsEmpty() || !(engine.StockBatch{}).IsEmpty() || (engine.StockBatch{Releases: []engine.ID{{3}}}).IsEmpty() {
+	want := []engine.StockDelta{{ProductID: a, Taken: 9}, {ProductID: b, Taken: 6}, {ProductID: c, Taken: 0}}
+	if got := sc.Deltas(); !slices.Equal(got, want) {
+		t.Errorf("Deltas = %v, want %v (every product touched, sorted, released-only ones at 0)", got, want)
+	}
+	if sc.IsEmpty() || !(engine.StockCommit{}).IsEmpty() || (engine.StockCommit{Releases: sc.Releases}).IsEmpty() {
 		t.Errorf("IsEmpty wrong")
 	}
 }

@@ -24,10 +24,10 @@ func TestAudit(t *testing.T) {
 	// assembling hold of 4 units of B sits beside them.
 	o1 := newOrder(t, user, engine.OrderLine{Product: a, Quantity: 2})
 	hold := engine.Hold{OrderID: newID(t), ProductID: b.ID, Quantity: 4, Kind: engine.HoldAssembling, CreatedAt: now()}
-	if _, err := s.CommitStockBatch(ctx, engine.StockBatch{ProductID: a.ID, Orders: []engine.Order{o1}}); err != nil {
+	if _, err := s.CommitStock(ctx, engine.StockCommit{Orders: []engine.Order{o1}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CommitStockBatch(ctx, engine.StockBatch{ProductID: b.ID, Holds: []engine.Hold{hold}}); err != nil {
+	if _, err := s.CommitStock(ctx, engine.StockCommit{Holds: []engine.Hold{hold}}); err != nil {
 		t.Fatal(err)
 	}
 	o2, err := s.PlaceOrderLocked(ctx, placeCmd(t, user, engine.ItemRequest{ProductID: a.ID, Quantity: 3},

@@ -1,9 +1,11 @@
 package persist_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -45,7 +47,23 @@ func stockOf(t *testing.T, s *persist.Store, id engine.ID) int64 {
 	return p.Stock
 }
 
-func TestCommitStockBatch(t *testing.T) {
+// commitOne commits c and returns what it did to product id.
+func commitOne(t *testing.T, s *persist.Store, c engine.StockCommit, id engine.ID) (engine.StockCommitted, error) {
+	t.Helper()
+	res, err := s.CommitStock(t.Context(), c)
+	if err != nil {
+		return engine.StockCommitted{}, err
+	}
+	for _, r := range res {
+		if r.ProductID == id {
+			return r, nil
+		}
+	}
+	t.Fatalf("CommitStock did not report product %s: %+v", id, res)
+	return engine.StockCommitted{}, nil
+}
+
+func TestCommitStock(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
 	ctx := t.Context()
@@ -53,9 +71,9 @@ func TestCommitStockBatch(t *testing.T) {
 	p := createProduct(t, s, "HOT", 10, true)
 	o1, o2 := newOrder(t, user, engine.OrderLine{Product: p, Quantity: 2}), newOrder(t, user, engine.OrderLine{Product: p, Quantity: 3})
 	hold := engine.Hold{OrderID: newID(t), ProductID: p.ID, Quantity: 4, Kind: engine.HoldAssembling, CreatedAt: now()}
-	res, err := s.CommitStockBatch(ctx, engine.StockBatch{ProductID: p.ID, Orders: []engine.Order{o1, o2}, Holds: []engine.Hold{hold}})
-	if err != nil || res != (engine.StockBatchResult{Stock: 1}) {
-		t.Fatalf("CommitStockBatch = %+v, %v; want stock 1", res, err)
+	res, err := commitOne(t, s, engine.StockCommit{Orders: []engine.Order{o1, o2}, Holds: []engine.Hold{hold}}, p.ID)
+	if err != nil || res != (engine.StockCommitted{ProductID: p.ID, Stock: 1}) {
+		t.Fatalf("CommitStock = %+v, %v; want stock 1", res, err)
 	}
 	for _, want := range []engine.Order{o1, o2} {
 		got, err := s.Order(ctx, want.ID)
@@ -64,21 +82,62 @@ func TestCommitStockBatch(t *testing.T) {
 		}
 	}
 	// Releasing the hold (twice, and an order with no hold) returns 4 units once.
-	res, err = s.CommitStockBatch(ctx, engine.StockBatch{ProductID: p.ID, Releases: []engine.ID{hold.OrderID, hold.OrderID, o1.ID}})
-	if err != nil || res != (engine.StockBatchResult{Stock: 5, Released: 4}) {
+	rel := func(ids ...engine.ID) []engine.StockRelease {
+		out := make([]engine.StockRelease, len(ids))
+		for i, id := range ids {
+			out[i] = engine.StockRelease{OrderID: id, ProductID: p.ID}
+		}
+		return out
+	}
+	res, err = commitOne(t, s, engine.StockCommit{Releases: rel(hold.OrderID, hold.OrderID, o1.ID)}, p.ID)
+	if err != nil || res != (engine.StockCommitted{ProductID: p.ID, Stock: 5, Released: 4}) {
 		t.Fatalf("release = %+v, %v; want stock 5, released 4", res, err)
 	}
-	res, err = s.CommitStockBatch(ctx, engine.StockBatch{ProductID: p.ID, Releases: []engine.ID{hold.OrderID}})
-	if err != nil || res != (engine.StockBatchResult{Stock: 5}) {
+	res, err = commitOne(t, s, engine.StockCommit{Releases: rel(hold.OrderID)}, p.ID)
+	if err != nil || res != (engine.StockCommitted{ProductID: p.ID, Stock: 5}) {
 		t.Fatalf("second release = %+v, %v; want stock 5, nothing released", res, err)
 	}
-	if _, err := s.CommitStockBatch(ctx, engine.StockBatch{ProductID: newID(t)}); !errors.Is(err, engine.ErrNotFound) {
-		t.Errorf("batch for a missing product = %v, want ErrNotFound", err)
+	missing := engine.StockCommit{Releases: []engine.StockRelease{{OrderID: o1.ID, ProductID: newID(t)}}}
+	if _, err := s.CommitStock(ctx, missing); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("commit for a missing product = %v, want ErrNotFound", err)
 	}
 }
 
-// A batch the database refuses leaves nothing behind: no order, no stock change.
-func TestCommitStockBatchAllOrNothing(t *testing.T) {
+// One commit carries the work of several products: single-product orders
+// of two products, a multi-product order over both, a hold on a third and
+// a release on a fourth; every product reports its own stock.
+func TestCommitStockManyProducts(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := t.Context()
+	user := orderUser(t, s, "buyer")
+	a, b := createProduct(t, s, "A", 10, true), createProduct(t, s, "B", 20, true)
+	c, d := createProduct(t, s, "C", 30, true), createProduct(t, s, "D", 40, true)
+	held := engine.Hold{OrderID: newID(t), ProductID: d.ID, Quantity: 5, Kind: engine.HoldAssembling, CreatedAt: now()}
+	if _, err := s.CommitStock(ctx, engine.StockCommit{Holds: []engine.Hold{held}}); err != nil {
+		t.Fatal(err)
+	}
+	oa, ob := newOrder(t, user, engine.OrderLine{Product: a, Quantity: 1}), newOrder(t, user, engine.OrderLine{Product: b, Quantity: 2})
+	multi := newOrder(t, user, engine.OrderLine{Product: a, Quantity: 3}, engine.OrderLine{Product: b, Quantity: 4})
+	hc := engine.Hold{OrderID: newID(t), ProductID: c.ID, Quantity: 6, Kind: engine.HoldAssembling, CreatedAt: now()}
+	res, err := s.CommitStock(ctx, engine.StockCommit{Orders: []engine.Order{oa, multi, ob}, Holds: []engine.Hold{hc},
+		Releases: []engine.StockRelease{{OrderID: held.OrderID, ProductID: d.ID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []engine.StockCommitted{{ProductID: a.ID, Stock: 6}, {ProductID: b.ID, Stock: 14},
+		{ProductID: c.ID, Stock: 24}, {ProductID: d.ID, Stock: 40, Released: 5}}
+	slices.SortFunc(want, func(x, y engine.StockCommitted) int { return bytes.Compare(x.ProductID[:], y.ProductID[:]) })
+	if !reflect.DeepEqual(res, want) {
+		t.Errorf("CommitStock = %+v, want %+v", res, want)
+	}
+	if got, err := s.Order(ctx, multi.ID); err != nil || !reflect.DeepEqual(got, multi) {
+		t.Errorf("multi-product order = %+v, %v; want %+v", got, err, multi)
+	}
+}
+
+// A commit the database refuses leaves nothing behind: no order, no stock change.
+func TestCommitStockAllOrNothing(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
 	ctx := t.Context()
@@ -86,26 +145,45 @@ func TestCommitStockBatchAllOrNothing(t *testing.T) {
 	p := createProduct(t, s, "HOT", 3, true)
 	fits := newOrder(t, user, engine.OrderLine{Product: p, Quantity: 2})
 	over := newOrder(t, user, engine.OrderLine{Product: p, Quantity: 2})
-	_, err := s.CommitStockBatch(ctx, engine.StockBatch{ProductID: p.ID, Orders: []engine.Order{fits, over}})
+	_, err := s.CommitStock(ctx, engine.StockCommit{Orders: []engine.Order{fits, over}})
 	if !errors.Is(err, engine.ErrInvalid) {
-		t.Fatalf("overselling batch = %v, want ErrInvalid from the stock check", err)
+		t.Fatalf("overselling commit = %v, want ErrInvalid from the stock check", err)
 	}
 	dup := newOrder(t, user, engine.OrderLine{Product: p, Quantity: 1})
 	dup.Reference = fits.Reference
-	if _, err := s.CommitStockBatch(ctx, engine.StockBatch{ProductID: p.ID, Orders: []engine.Order{fits}}); err != nil {
+	if _, err := s.CommitStock(ctx, engine.StockCommit{Orders: []engine.Order{fits}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.CommitStockBatch(ctx, engine.StockBatch{ProductID: p.ID, Orders: []engine.Order{dup}})
+	_, err = s.CommitStock(ctx, engine.StockCommit{Orders: []engine.Order{dup}})
 	if !errors.Is(err, engine.ErrConflict) {
 		t.Fatalf("taken reference = %v, want ErrConflict", err)
 	}
 	if got := stockOf(t, s, p.ID); got != 1 {
-		t.Errorf("stock = %d, want 1 (only the first good batch)", got)
+		t.Errorf("stock = %d, want 1 (only the first good commit)", got)
 	}
 	for _, o := range []engine.Order{over, dup} {
 		if _, err := s.Order(ctx, o.ID); !errors.Is(err, engine.ErrNotFound) {
-			t.Errorf("order of a failed batch: %v, want ErrNotFound", err)
+			t.Errorf("order of a failed commit: %v, want ErrNotFound", err)
 		}
+	}
+}
+
+func TestProductsLoadsMany(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	a, b := createProduct(t, s, "A", 1, true), createProduct(t, s, "B", 2, false)
+	got, err := s.Products(t.Context(), []engine.ID{b.ID, newID(t), a.ID, a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(x, y engine.Product) int { return bytes.Compare(x.ID[:], y.ID[:]) })
+	want := []engine.Product{a, b}
+	slices.SortFunc(want, func(x, y engine.Product) int { return bytes.Compare(x.ID[:], y.ID[:]) })
+	if len(got) != 2 || got[0].ID != want[0].ID || got[1].ID != want[1].ID || got[0].Stock != want[0].Stock {
+		t.Errorf("Products = %+v, want %+v (found ones, inactive too, once each)", got, want)
+	}
+	if ps, err := s.Products(t.Context(), nil); err != nil || len(ps) != 0 {
+		t.Errorf("Products(none) = %v, %v", ps, err)
 	}
 }
 
@@ -118,7 +196,7 @@ func TestFinalizeOrder(t *testing.T) {
 	o := newOrder(t, user, engine.OrderLine{Product: a, Quantity: 2}, engine.OrderLine{Product: b, Quantity: 3})
 	holdOn := func(p engine.Product, q int64) {
 		h := engine.Hold{OrderID: o.ID, ProductID: p.ID, Quantity: q, Kind: engine.HoldAssembling, CreatedAt: now()}
-		if _, err := s.CommitStockBatch(ctx, engine.StockBatch{ProductID: p.ID, Holds: []engine.Hold{h}}); err != nil {
+		if _, err := s.CommitStock(ctx, engine.StockCommit{Holds: []engine.Hold{h}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -157,7 +235,7 @@ func TestTransitionOrderWritesReturningHolds(t *testing.T) {
 	user := orderUser(t, s, "buyer")
 	p := createProduct(t, s, "HOT", 10, true)
 	o := newOrder(t, user, engine.OrderLine{Product: p, Quantity: 4})
-	if _, err := s.CommitStockBatch(ctx, engine.StockBatch{ProductID: p.ID, Orders: []engine.Order{o}}); err != nil {
+	if _, err := s.CommitStock(ctx, engine.StockCommit{Orders: []engine.Order{o}}); err != nil {
 		t.Fatal(err)
 	}
 	refused := errors.New("refused")
@@ -182,7 +260,7 @@ func TestTransitionOrderWritesReturningHolds(t *testing.T) {
 	if stale, _ := s.StaleHolds(ctx, at, at, 10); len(stale) != 0 {
 		t.Errorf("StaleHolds before the hold's age = %+v, want none", stale)
 	}
-	res, err := s.CommitStockBatch(ctx, engine.StockBatch{ProductID: p.ID, Releases: []engine.ID{o.ID}})
+	res, err := commitOne(t, s, engine.StockCommit{Releases: []engine.StockRelease{{OrderID: o.ID, ProductID: p.ID}}}, p.ID)
 	if err != nil || res.Stock != 10 || res.Released != 4 {
 		t.Errorf("release = %+v, %v; want all 10 back", res, err)
 	}
@@ -204,7 +282,7 @@ func TestListOrders(t *testing.T) {
 			user = bob
 		}
 		o := newOrder(t, user, engine.OrderLine{Product: p, Quantity: 1})
-		if _, err := s.CommitStockBatch(ctx, engine.StockBatch{ProductID: p.ID, Orders: []engine.Order{o}}); err != nil {
+		if _, err := s.CommitStock(ctx, engine.StockCommit{Orders: []engine.Order{o}}); err != nil {
 			t.Fatal(err)
 		}
 		all = append(all, o)

@@ -47,6 +47,10 @@ func storeCalls(t *testing.T) []storeCall {
 		{"UserByID", func(ctx context.Context, s *persist.Store) error { _, err := s.UserByID(ctx, user); return err }},
 		{"CreateProduct", func(ctx context.Context, s *persist.Store) error { return s.CreateProduct(ctx, p) }},
 		{"Product", func(ctx context.Context, s *persist.Store) error { _, err := s.Product(ctx, p.ID); return err }},
+		{"Products", func(ctx context.Context, s *persist.Store) error {
+			_, err := s.Products(ctx, []engine.ID{p.ID})
+			return err
+		}},
 		{"ListProducts", func(ctx context.Context, s *persist.Store) error {
 			_, err := s.ListProducts(ctx, engine.NilID, 10)
 			return err
@@ -55,8 +59,8 @@ func storeCalls(t *testing.T) []storeCall {
 			_, err := s.UpdateProduct(ctx, p.ID, restock)
 			return err
 		}},
-		{"CommitStockBatch", func(ctx context.Context, s *persist.Store) error {
-			_, err := s.CommitStockBatch(ctx, engine.StockBatch{ProductID: p.ID, Orders: []engine.Order{o}})
+		{"CommitStock", func(ctx context.Context, s *persist.Store) error {
+			_, err := s.CommitStock(ctx, engine.StockCommit{Orders: []engine.Order{o}})
 			return err
 		}},
 		{"StaleHolds", func(ctx context.Context, s *persist.Store) error { _, err := s.StaleHolds(ctx, at, at, 10); return err }},

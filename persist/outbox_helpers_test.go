@@ -24,8 +24,8 @@ func buyer(t *testing.T, s *persist.Store, username, email string) engine.ID {
 func placeOrder(t *testing.T, s *persist.Store, user engine.ID, line engine.OrderLine) engine.Order {
 	t.Helper()
 	o := newOrder(t, user, line)
-	if _, err := s.CommitStockBatch(t.Context(), engine.StockBatch{ProductID: line.Product.ID, Orders: []engine.Order{o}}); err != nil {
-		t.Fatalf("CommitStockBatch: %v", err)
+	if _, err := s.CommitStock(t.Context(), engine.StockCommit{Orders: []engine.Order{o}}); err != nil {
+		t.Fatalf("CommitStock: %v", err)
 	}
 	return o
 }

@@ -42,6 +42,40 @@ func (s *Store) Product(ctx context.Context, id engine.ID) (engine.Product, erro
 	return p, nil
 }
 
+// productsLoadMax bounds one Products call.
+const productsLoadMax = 10_000
+
+// Products returns the products with the given ids, active or not, in no
+// particular order; ids with no product are left out. One query, however
+// many ids (at most productsLoadMax): the SKU actors' loads are batched
+// through it.
+func (s *Store) Products(ctx context.Context, ids []engine.ID) ([]engine.Product, error) {
+	if len(ids) > productsLoadMax {
+		return nil, engine.Invalid("ids", fmt.Sprintf("at most %d per call", productsLoadMax))
+	}
+	col := make(uuidColumn, len(ids))
+	for i, id := range ids {
+		col[i] = id
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, wrapError("load products", err)
+	}
+	defer conn.Release()
+	useArrayColumns(conn.Conn().TypeMap())
+	rows, err := conn.Query(ctx, "SELECT "+productColumns+" FROM products WHERE id = ANY($1::uuid[])", col)
+	if err != nil {
+		return nil, wrapError("load products", err)
+	}
+	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (engine.Product, error) {
+		return scanProduct(r)
+	})
+	if err != nil {
+		return nil, wrapError("load products", err)
+	}
+	return ps, nil
+}
+
 // ListProducts returns up to limit active products with ids greater than
 // after (engine.NilID = from the start), in id order: keyset pagination on
 // the primary key, so a page costs the same wherever it starts.

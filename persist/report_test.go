@@ -34,7 +34,7 @@ func orderAt(t *testing.T, s *persist.Store, user engine.ID, at time.Time, p eng
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.CommitStockBatch(t.Context(), engine.StockBatch{ProductID: p.ID, Orders: []engine.Order{o}}); err != nil {
+	if _, err := s.CommitStock(t.Context(), engine.StockCommit{Orders: []engine.Order{o}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,9 +1,10 @@
 package persist
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,59 +18,76 @@ import (
 // holdsListMax bounds one StaleHolds call.
 const holdsListMax = 10_000
 
-// releaseStockSQL deletes the holds of the released orders on one product
-// and moves the product's stock by the units taken ($3) and released, in one
-// statement. It returns the new stock and the released units.
-const releaseStockSQL = `WITH r AS (
-    DELETE FROM stock_holds WHERE product_id = $1 AND order_id = ANY($2::uuid[]) RETURNING quantity
-), s AS (SELECT coalesce(sum(quantity), 0)::bigint AS released FROM r)
-UPDATE products SET stock = stock - $3 + s.released FROM s WHERE id = $1
-RETURNING stock, s.released`
+// moveStockSQL moves the stock of every product a commit touches, in one
+// statement: it deletes the released holds ($3, $4: order and product ids
+// in pairs) and sets each product's stock ($1, with the units taken in
+// $2) to stock - taken + released. It returns each product's new stock and
+// the units released.
+const moveStockSQL = `WITH d AS (
+    SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS d(product_id, taken)
+), r AS (
+    DELETE FROM stock_holds h USING unnest($3::uuid[], $4::uuid[]) AS rel(order_id, product_id)
+    WHERE h.order_id = rel.order_id AND h.product_id = rel.product_id
+    RETURNING h.product_id, h.quantity
+), rs AS (SELECT product_id, sum(quantity)::bigint AS released FROM r GROUP BY product_id)
+UPDATE products p SET stock = p.stock - d.taken + coalesce(rs.released, 0)
+FROM d LEFT JOIN rs ON rs.product_id = d.product_id
+WHERE p.id = d.product_id
+RETURNING p.id, p.stock, coalesce(rs.released, 0)::bigint`
 
-// CommitStockBatch writes one group commit of a SKU actor in one
-// transaction: the batch's orders with their items, its assembling holds,
-// its releases, and the product's stock change. The queries go out in one
-// pipeline ending in a single Sync, so PostgreSQL runs them as one implicit
-// transaction and the round trip is paid once per batch, not per order. It
-// returns only after the commit (synchronous_commit as the server has it,
-// on by default). On error nothing was written, unless the error is
+// CommitStock writes one transaction of the commit pipeline: the orders
+// with their items, the assembling holds, the releases, and the stock of
+// every product touched. The statements go out in one pipeline ending in a
+// single Sync, so PostgreSQL runs them as one implicit transaction and the
+// round trip is paid once per commit, however many SKU actors' work it
+// carries. It returns, sorted by product id, what the commit did to each
+// product, only after the commit (synchronous_commit as the server has
+// it, on by default). On error nothing was written, unless the error is
 // engine.ErrUnavailable, when the outcome is unknown (connection lost
-// during the commit): the caller must reload. A taken reference is
-// engine.ErrConflict.
-func (s *Store) CommitStockBatch(ctx context.Context, b engine.StockBatch) (engine.StockBatchResult, error) {
-	op := "commit stock batch for " + b.ProductID.String()
+// during the commit): the caller must reload. A row the database refuses
+// (a taken order id or reference, a hold already there, stock below zero)
+// is engine.ErrConflict or engine.ErrInvalid.
+func (s *Store) CommitStock(ctx context.Context, c engine.StockCommit) ([]engine.StockCommitted, error) {
+	const op = "commit stock"
+	deltas := c.Deltas()
 	batch := &pgx.Batch{}
-	queueOrders(batch, b.Orders)
-	if len(b.Holds) > 0 {
-		queueHolds(batch, b.Holds)
+	queueOrders(batch, c.Orders)
+	if len(c.Holds) > 0 {
+		queueHolds(batch, c.Holds)
 	}
-	releases := make(uuidColumn, len(b.Releases))
-	for i, id := range b.Releases {
-		releases[i] = id
+	products, taken := make(uuidColumn, len(deltas)), make(int8Column, len(deltas))
+	for i, d := range deltas {
+		products[i], taken[i] = d.ProductID, d.Taken
 	}
-	var r engine.StockBatchResult
-	found := false
-	batch.Queue(releaseStockSQL, [16]byte(b.ProductID), releases, b.Taken()).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&r.Stock, &r.Released)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // reported below, once the batch is closed
+	relOrders, relProducts := make(uuidColumn, len(c.Releases)), make(uuidColumn, len(c.Releases))
+	for i, r := range c.Releases {
+		relOrders[i], relProducts[i] = r.OrderID, r.ProductID
+	}
+	out := make([]engine.StockCommitted, 0, len(deltas))
+	batch.Queue(moveStockSQL, products, taken, relOrders, relProducts).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var r engine.StockCommitted
+			if err := rows.Scan((*[16]byte)(&r.ProductID), &r.Stock, &r.Released); err != nil {
+				return err
+			}
+			out = append(out, r)
 		}
-		found = err == nil
-		return err
+		return rows.Err()
 	})
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return engine.StockBatchResult{}, wrapError(op, err)
+		return nil, wrapError(op, err)
 	}
 	defer conn.Release()
 	useArrayColumns(conn.Conn().TypeMap())
 	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
-		return engine.StockBatchResult{}, wrapError(op, err)
+		return nil, wrapError(op, err)
 	}
-	if !found {
-		return engine.StockBatchResult{}, fmt.Errorf("%s: %w", op, engine.ErrNotFound)
+	if len(out) != len(deltas) {
+		return nil, fmt.Errorf("%s: %d of %d products found: %w", op, len(out), len(deltas), engine.ErrNotFound)
 	}
-	return r, nil
+	slices.SortFunc(out, func(a, b engine.StockCommitted) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
+	return out, nil
 }
 
 // insertOrdersSQL and insertItemsSQL insert many rows from parallel arrays

@@ -16,13 +16,13 @@ import (
 // and checks the promise: every acknowledged order is stored, units are
 // conserved, a failed order is either stored in full or absent, and the
 // product keeps selling afterwards.
-func failureRun(t *testing.T, arm func(f *faultyStore)) {
+func failureRun(t *testing.T, arm func(w *world)) {
 	w := newWorld(t, actors.Config{CrashesMax: 100})
 	const units = 200
 	p := w.product("HOT", units)
 	other := w.product("OTHER", 10)
 	u := w.user("buyer")
-	arm(w.faults)
+	arm(w)
 	orders, errs := w.buyers(150, []engine.ID{u}, func(int) []engine.ItemRequest { return []engine.ItemRequest{item(p, 1)} })
 	failed := 0
 	for i, err := range errs {
@@ -46,6 +46,7 @@ func failureRun(t *testing.T, arm func(f *faultyStore)) {
 	w.faults.failBefore.Store(0)
 	w.faults.failAfter.Store(0)
 	w.faults.panics.Store(0)
+	w.actorPanics.Store(0)
 	if _, err := w.place(u, item(p, 1)); err != nil {
 		t.Errorf("after the failures, ordering the same product: %v", err)
 	}
@@ -58,7 +59,7 @@ func failureRun(t *testing.T, arm func(f *faultyStore)) {
 
 func TestCommitFailsBeforeWriting(t *testing.T) {
 	t.Parallel()
-	failureRun(t, func(f *faultyStore) { f.failBefore.Store(2) })
+	failureRun(t, func(w *world) { w.faults.failBefore.Store(2) })
 }
 
 // The worst case: the commit happened but the actor was told it failed.
@@ -66,12 +67,22 @@ func TestCommitFailsBeforeWriting(t *testing.T) {
 // ("committed and visible"), and the actor's reload keeps units exact.
 func TestCommitFailsAfterWriting(t *testing.T) {
 	t.Parallel()
-	failureRun(t, func(f *faultyStore) { f.failAfter.Store(2) })
+	failureRun(t, func(w *world) { w.faults.failAfter.Store(2) })
 }
 
+// A panic in a SKU actor fails the request being handled and the actor's
+// open work with 503; the actor reloads and goes on.
 func TestPanicInActor(t *testing.T) {
 	t.Parallel()
-	failureRun(t, func(f *faultyStore) { f.panics.Store(2) })
+	failureRun(t, func(w *world) { w.actorPanics.Store(2) })
+}
+
+// A panic in the commit pipeline (here, in the store it calls) does not
+// reach the process: the transaction's operations fail with 503 and their
+// actors reload from the database.
+func TestPanicInCommit(t *testing.T) {
+	t.Parallel()
+	failureRun(t, func(w *world) { w.faults.panics.Store(2) })
 }
 
 // Repeated crashes put the actor in back-off: it answers unavailable
@@ -81,7 +92,7 @@ func TestRepeatedCrashesBackOff(t *testing.T) {
 	w := newWorld(t, actors.Config{CrashesMax: 2, CrashBackoff: 300 * time.Millisecond})
 	p := w.product("HOT", 10)
 	u := w.user("buyer")
-	w.faults.panics.Store(2)
+	w.actorPanics.Store(2)
 	for range 2 {
 		if _, err := w.place(u, item(p, 1)); !errors.Is(err, engine.ErrUnavailable) {
 			t.Fatalf("crashing commit: %v, want ErrUnavailable", err)

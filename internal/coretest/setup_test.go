@@ -30,6 +30,8 @@ type world struct {
 	inv    *actors.Inventory
 	orders *actors.Orders
 	sql    *pgxpool.Pool // for the audit
+	// actorPanics: decisions left to panic inside their SKU actor.
+	actorPanics atomic.Int32
 }
 
 // newWorld starts the actors over a fresh, migrated schema; cfg may be
@@ -60,6 +62,12 @@ func newWorldOn(t *testing.T, url string, cfg actors.Config) *world {
 		t.Fatal(err)
 	}
 	faults := &faultyStore{Store: store}
+	w := &world{t: t, store: store, faults: faults, sql: sql}
+	cfg.Knobs = &actors.TestingKnobs{BeforeDecide: func(engine.ID) {
+		if w.actorPanics.Add(-1) >= 0 {
+			panic("injected panic in the SKU actor")
+		}
+	}}
 	inv, err := actors.NewInventory(system, faults, cfg, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
@@ -75,16 +83,17 @@ func newWorldOn(t *testing.T, url string, cfg actors.Config) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, store: store, faults: faults, inv: inv, orders: orders, sql: sql}
+	w.inv, w.orders = inv, orders
+	return w
 }
 
 var _ actors.SKUStore = (*faultyStore)(nil)
 
 // faultyStore is the real store with failures the test arms: the next
 // commits can fail before writing, fail after writing (an ambiguous
-// outcome, as when the connection drops during COMMIT), or panic; and the
-// next commit can be held open (holdNextCommit). It records every commit
-// attempted.
+// outcome, as when the connection drops during COMMIT), or panic (in the
+// commit pipeline); and the next commit can be held open
+// (holdNextCommit). It records every commit attempted.
 type faultyStore struct {
 	*persist.Store
 	failBefore atomic.Int32 // commits left to fail without writing
@@ -97,15 +106,15 @@ type faultyStore struct {
 	attempts []commitRecord // guarded by mu
 }
 
-// commitRecord is one commit attempted: its batch and its outcome.
+// commitRecord is one commit attempted: what it wrote and its outcome.
 type commitRecord struct {
-	batch engine.StockBatch
+	batch engine.StockCommit
 	err   error
 }
 
 var errInjected = fmt.Errorf("%w: injected failure", engine.ErrUnavailable)
 
-func (f *faultyStore) CommitStockBatch(ctx context.Context, b engine.StockBatch) (engine.StockBatchResult, error) {
+func (f *faultyStore) CommitStock(ctx context.Context, b engine.StockCommit) ([]engine.StockCommitted, error) {
 	f.mu.Lock()
 	gate, entered := f.gate, f.entered
 	f.gate, f.entered = nil, nil
@@ -121,16 +130,16 @@ func (f *faultyStore) CommitStockBatch(ctx context.Context, b engine.StockBatch)
 	return r, err
 }
 
-func (f *faultyStore) commit(ctx context.Context, b engine.StockBatch) (engine.StockBatchResult, error) {
+func (f *faultyStore) commit(ctx context.Context, b engine.StockCommit) ([]engine.StockCommitted, error) {
 	if f.panics.Add(-1) >= 0 {
 		panic("injected panic in the commit")
 	}
 	if f.failBefore.Add(-1) >= 0 {
-		return engine.StockBatchResult{}, errInjected
+		return nil, errInjected
 	}
-	r, err := f.Store.CommitStockBatch(ctx, b)
+	r, err := f.Store.CommitStock(ctx, b)
 	if err == nil && f.failAfter.Add(-1) >= 0 {
-		return engine.StockBatchResult{}, errInjected
+		return nil, errInjected
 	}
 	return r, err
 }
