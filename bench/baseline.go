@@ -27,10 +27,11 @@ import (
 //	           upper bound of a fasthttp server on the machine
 //
 // naive and redislock serve the POST /orders/ contract of DESIGN.md (JWT
-// auth, the order JSON, problem+json errors with the same codes) and GET
-// /healthz, and nothing else: no rate limits, no idempotency keys, no
-// metrics, tokens verified on every request. The rest of the API is
-// flashstock's, which the bench uses for set-up.
+// auth, the order JSON, problem+json errors with the same codes), GET
+// /products/{id} (one plain read of the product's row: the catalog
+// scenario's reads) and GET /healthz, and nothing else: no rate limits, no
+// idempotency keys, no metrics, tokens verified on every request. The rest
+// of the API is flashstock's, which the bench uses for set-up.
 
 // BaselineOrders writes the baselines' orders; *persist.Store is one.
 type BaselineOrders interface {
@@ -39,6 +40,13 @@ type BaselineOrders interface {
 	// PlaceOrderUnlocked places an order without row locks; the caller
 	// serializes orders per product (redislock).
 	PlaceOrderUnlocked(ctx context.Context, cmd engine.PlaceOrder) (engine.Order, error)
+}
+
+// BaselineProducts reads products for GET /products/{id}; *persist.Store
+// is one.
+type BaselineProducts interface {
+	// Product returns the product, active or not, or engine.ErrNotFound.
+	Product(ctx context.Context, id engine.ID) (engine.Product, error)
 }
 
 // BaselineLocks hands out named mutual-exclusion locks shared across
@@ -52,6 +60,8 @@ type BaselineLocks interface {
 type BaselineDeps struct {
 	// Orders writes orders (naive, redislock).
 	Orders BaselineOrders
+	// Products reads products (naive, redislock).
+	Products BaselineProducts
 	// Locks holds a mutex per product around each order (redislock).
 	Locks BaselineLocks
 	// JWTSecret verifies access tokens: HS256, the secret flashstock signs
@@ -77,6 +87,9 @@ func NewBaseline(kind string, deps BaselineDeps) (fasthttp.RequestHandler, error
 	if deps.Orders == nil {
 		errs = append(errs, errors.New("an order store is required"))
 	}
+	if deps.Products == nil {
+		errs = append(errs, errors.New("a product store is required"))
+	}
 	if len(deps.JWTSecret) == 0 {
 		errs = append(errs, errors.New("a JWT secret is required"))
 	}
@@ -86,7 +99,8 @@ func NewBaseline(kind string, deps BaselineDeps) (fasthttp.RequestHandler, error
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("bench: baseline %s: %w", kind, err)
 	}
-	b := &baselineServer{secret: deps.JWTSecret, log: deps.Log, place: deps.Orders.PlaceOrderLocked}
+	b := &baselineServer{secret: deps.JWTSecret, log: deps.Log, place: deps.Orders.PlaceOrderLocked,
+		products: deps.Products}
 	if kind == TargetRedisLock {
 		rl := &redisLockPlacer{orders: deps.Orders, locks: deps.Locks, log: deps.Log}
 		b.place = rl.place

@@ -31,11 +31,13 @@ const (
 	baselineTokenLeeway = 5 * time.Second
 )
 
-// baselineServer serves POST /orders/ and GET /healthz with place.
+// baselineServer serves POST /orders/ with place, GET /products/{id} from
+// products and GET /healthz.
 type baselineServer struct {
-	place  func(ctx context.Context, cmd engine.PlaceOrder) (engine.Order, error)
-	secret []byte
-	log    zerolog.Logger
+	place    func(ctx context.Context, cmd engine.PlaceOrder) (engine.Order, error)
+	products BaselineProducts
+	secret   []byte
+	log      zerolog.Logger
 }
 
 var baselineHealthBody = []byte(`{"status":"ok"}`)
@@ -52,8 +54,45 @@ func (b *baselineServer) serve(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json")
 		ctx.SetBody(baselineHealthBody)
 	default:
+		if id, ok := bytes.CutPrefix(ctx.Path(), []byte("/products/")); ok {
+			if !ctx.IsGet() {
+				b.fail(ctx, errBaselineMethod)
+				return
+			}
+			b.productDetail(ctx, id)
+			return
+		}
 		b.fail(ctx, fmt.Errorf("%w: no such route", engine.ErrNotFound))
 	}
+}
+
+// productDetail answers one product as flashstock does: 200 with its JSON,
+// 404 for an id that is not a UUID, a missing product or an inactive one
+// (the baselines have no administrators).
+func (b *baselineServer) productDetail(ctx *fasthttp.RequestCtx, rawID []byte) {
+	id, err := engine.ParseIDBytes(rawID)
+	if err != nil {
+		b.fail(ctx, fmt.Errorf("%w: the path's id is not a UUID", engine.ErrNotFound))
+		return
+	}
+	c, cancel := context.WithTimeout(context.Background(), baselineRequestTimeout)
+	defer cancel()
+	p, err := b.products.Product(c, id)
+	if err == nil && !p.IsActive {
+		err = engine.ErrNotFound
+	}
+	if err != nil {
+		b.fail(ctx, fmt.Errorf("product %s: %w", id, err))
+		return
+	}
+	body, err := json.Marshal(newBaselineProductJSON(p))
+	if err != nil {
+		b.fail(ctx, err)
+		return
+	}
+	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
 }
 
 // createOrder authenticates, decodes, places the order and answers 201
@@ -190,6 +229,27 @@ type baselineOrderItemJSON struct {
 	Quantity    int64     `json:"quantity"`
 	UnitPrice   int64     `json:"unit_price"`
 	Subtotal    int64     `json:"subtotal"`
+}
+
+// baselineProductJSON is a product as clients see it (DESIGN.md
+// "Products").
+type baselineProductJSON struct {
+	ID                engine.ID `json:"id"`
+	SKU               string    `json:"sku"`
+	Name              string    `json:"name"`
+	Price             int64     `json:"price"`
+	Currency          string    `json:"currency"`
+	Stock             int64     `json:"stock"`
+	IsActive          bool      `json:"is_active"`
+	LowStockThreshold int64     `json:"low_stock_threshold"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+}
+
+func newBaselineProductJSON(p engine.Product) baselineProductJSON {
+	return baselineProductJSON{ID: p.ID, SKU: p.SKU, Name: p.Name, Price: p.Price.Amount,
+		Currency: string(p.Price.Currency), Stock: p.Stock, IsActive: p.IsActive,
+		LowStockThreshold: p.LowStockThreshold, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
 }
 
 func newBaselineOrderJSON(o engine.Order) baselineOrderJSON {

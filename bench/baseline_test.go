@@ -122,7 +122,8 @@ func (l *logBuffer) String() string {
 
 // deps are the baseline's dependencies on w; log receives its errors.
 func (w *world) deps(log *logBuffer) bench.BaselineDeps {
-	return bench.BaselineDeps{Orders: w.store, Locks: w.redis, JWTSecret: testSecret, Log: zerolog.New(log)}
+	return bench.BaselineDeps{Orders: w.store, Products: w.store, Locks: w.redis, JWTSecret: testSecret,
+		Log: zerolog.New(log)}
 }
 
 // serve serves h in memory and returns a client for it.
@@ -511,7 +512,8 @@ func TestBaselineCeiling(t *testing.T) {
 
 func TestNewBaselineRefusesIncompleteDeps(t *testing.T) {
 	t.Parallel()
-	full := bench.BaselineDeps{Orders: &persist.Store{}, Locks: &persist.Redis{}, JWTSecret: testSecret}
+	full := bench.BaselineDeps{Orders: &persist.Store{}, Products: &persist.Store{}, Locks: &persist.Redis{},
+		JWTSecret: testSecret}
 	tests := []struct {
 		kind   string
 		change func(*bench.BaselineDeps)
@@ -521,6 +523,7 @@ func TestNewBaselineRefusesIncompleteDeps(t *testing.T) {
 		{bench.TargetRedisLock, func(*bench.BaselineDeps) {}, true},
 		{bench.TargetNaive, func(d *bench.BaselineDeps) { d.Locks = nil }, true},
 		{bench.TargetNaive, func(d *bench.BaselineDeps) { d.Orders = nil }, false},
+		{bench.TargetNaive, func(d *bench.BaselineDeps) { d.Products = nil }, false},
 		{bench.TargetNaive, func(d *bench.BaselineDeps) { d.JWTSecret = nil }, false},
 		{bench.TargetRedisLock, func(d *bench.BaselineDeps) { d.Locks = nil }, false},
 		{bench.TargetFlashstock, func(*bench.BaselineDeps) {}, false},
@@ -533,5 +536,65 @@ func TestNewBaselineRefusesIncompleteDeps(t *testing.T) {
 		if (err == nil) != tt.ok || (h != nil) != tt.ok {
 			t.Errorf("NewBaseline(%s) = %v; want ok=%v", tt.kind, err, tt.ok)
 		}
+	}
+}
+
+// TestBaselineProductDetail: the baselines serve GET /products/{id} as
+// flashstock does, from one read of the row: the catalog scenario's reads.
+func TestBaselineProductDetail(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	p := w.product(t, "READ", 7)
+	hidden := w.product(t, "HIDDEN", 3)
+	if _, err := w.store.UpdateProduct(t.Context(), hidden.ID, func(cur engine.Product) (engine.Product, error) {
+		cur.IsActive = false
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range stores {
+		t.Run(kind, func(t *testing.T) {
+			var log logBuffer
+			h, err := bench.NewBaseline(kind, w.deps(&log))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := serve(t, h)
+			got := do(t, c, "GET", "/products/"+p.ID.String(), "", "")
+			var j struct {
+				ID                engine.ID `json:"id"`
+				SKU               string    `json:"sku"`
+				Name              string    `json:"name"`
+				Price             int64     `json:"price"`
+				Currency          string    `json:"currency"`
+				Stock             int64     `json:"stock"`
+				IsActive          bool      `json:"is_active"`
+				LowStockThreshold int64     `json:"low_stock_threshold"`
+				CreatedAt         time.Time `json:"created_at"`
+				UpdatedAt         time.Time `json:"updated_at"`
+			}
+			dec := json.NewDecoder(bytes.NewReader(got.body))
+			dec.DisallowUnknownFields()
+			if got.status != 200 || got.contentType != "application/json" || dec.Decode(&j) != nil {
+				t.Fatalf("GET /products/{id} = %d %s %s; want 200 and the product's JSON", got.status, got.contentType, got.body)
+			}
+			if j.ID != p.ID || j.SKU != "READ" || j.Name != p.Name || j.Price != 1250 || j.Currency != "EUR" ||
+				j.Stock != 7 || !j.IsActive || j.LowStockThreshold != p.LowStockThreshold ||
+				!j.CreatedAt.Equal(p.CreatedAt) || !j.UpdatedAt.Equal(p.UpdatedAt) {
+				t.Errorf("product JSON %s, want %+v", got.body, p)
+			}
+			for _, path := range []string{"/products/" + hidden.ID.String(), "/products/" + newID(t).String(),
+				"/products/not-a-uuid", "/products/"} {
+				if a := do(t, c, "GET", path, "", ""); a.status != 404 || problemOf(t, a).Code != "not_found" {
+					t.Errorf("GET %s = %d %s; want 404 not_found", path, a.status, a.body)
+				}
+			}
+			if a := do(t, c, "DELETE", "/products/"+p.ID.String(), "", ""); a.status != 405 {
+				t.Errorf("DELETE /products/{id} = %d; want 405", a.status)
+			}
+			if log.String() != "" {
+				t.Errorf("logged: %s", log.String())
+			}
+		})
 	}
 }

@@ -47,7 +47,7 @@ func cmdBenchBaseline(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("database: %w", err)
 		}
 		defer store.Close()
-		deps.Orders = store
+		deps.Orders, deps.Products = store, store
 	}
 	if *kind == bench.TargetRedisLock {
 		if c.RedisURL == "" {
