@@ -39,6 +39,9 @@ type Request struct {
 	// Order marks order creations: the ids of their 201 answers are kept
 	// for the audit.
 	Order bool
+	// Tag is kept beside the id of an order's 201 answer (Outcome.OrderTags):
+	// the product-block scenarios put the product's index there.
+	Tag int32
 }
 
 // Source picks the next request. It is called concurrently, each worker
@@ -78,9 +81,10 @@ type Outcome struct {
 	Errors   map[string]int64
 	// Unsent counts open-loop requests whose intended send time passed
 	// while every connection was busy and that were never sent.
-	Unsent   int64
-	Latency  *hdrhistogram.Histogram // microseconds
-	OrderIDs []string                // from the 201 answers of order requests
+	Unsent    int64
+	Latency   *hdrhistogram.Histogram // microseconds
+	OrderIDs  []string                // from the 201 answers of order requests
+	OrderTags []int32                 // the Tag of each of OrderIDs' requests, in the same order
 }
 
 // Generate drives load at l.URL with requests from src until the duration
@@ -174,6 +178,7 @@ func (g *generator) outcome(elapsed time.Duration) Outcome {
 			o.Errors[k] += n
 		}
 		o.OrderIDs = append(o.OrderIDs, w.orderIDs...)
+		o.OrderTags = append(o.OrderTags, w.orderTags...)
 		w.mu.Unlock()
 	}
 	if o.Unsent > 0 {

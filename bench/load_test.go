@@ -71,6 +71,38 @@ func TestGenerateCountsAnswers(t *testing.T) {
 	}
 }
 
+// TestGenerateKeepsOrderTags: each 201's id comes with the tag of the
+// request it answered (the server echoes the body's number in the id).
+func TestGenerateKeepsOrderTags(t *testing.T) {
+	url := serve(t, func(c *fasthttp.RequestCtx) {
+		var n int
+		if _, err := fmt.Sscanf(string(c.PostBody()), `{"n":%d}`, &n); err != nil || n%3 == 0 {
+			c.SetStatusCode(400)
+			return
+		}
+		c.SetStatusCode(201)
+		fmt.Fprintf(c, `{"id":"0196b3c4-0000-7000-8000-%012d"}`, n)
+	})
+	src := func(r *rand.Rand) Request {
+		n := r.IntN(1000)
+		return Request{Method: "POST", Path: "/orders/", Body: fmt.Appendf(nil, `{"n":%d}`, n), Expect: 201,
+			Order: true, Tag: int32(n)}
+	}
+	o, err := Generate(testContext(t), Load{URL: url, Connections: 4, Duration: time.Minute, Requests: 300}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.OrderTags) != len(o.OrderIDs) || int64(len(o.OrderIDs)) != o.OK || o.OK == 0 || o.OK == o.Requests {
+		t.Fatalf("%d tags, %d ids, %d ok of %d; want a tag per id, some refused", len(o.OrderTags), len(o.OrderIDs),
+			o.OK, o.Requests)
+	}
+	for i, id := range o.OrderIDs {
+		if want := fmt.Sprintf("%012d", o.OrderTags[i]); id[len(id)-12:] != want || o.OrderTags[i]%3 == 0 {
+			t.Fatalf("order %s came with tag %d", id, o.OrderTags[i])
+		}
+	}
+}
+
 // TestGenerateTransportErrors counts requests to a closed port by kind.
 func TestGenerateTransportErrors(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -22,12 +22,13 @@ type worker struct {
 	resp *fasthttp.Response
 	url  []byte // scratch: base URL + path
 
-	mu       sync.Mutex // guards the fields below; the progress reporter reads them
-	requests int64
-	ok       int64
-	hist     *hdrhistogram.Histogram
-	errors   map[string]int64
-	orderIDs []string
+	mu        sync.Mutex // guards the fields below; the progress reporter reads them
+	requests  int64
+	ok        int64
+	hist      *hdrhistogram.Histogram
+	errors    map[string]int64
+	orderIDs  []string
+	orderTags []int32 // orderIDs' request tags
 }
 
 func newWorker(g *generator, seed uint64) *worker {
@@ -98,6 +99,7 @@ func (w *worker) record(r *Request, latency time.Duration, err error) {
 		w.ok++
 		if r.Order {
 			w.orderIDs = append(w.orderIDs, id)
+			w.orderTags = append(w.orderTags, r.Tag)
 		}
 	case err != nil:
 		w.errors[transportError(err)]++
