@@ -26,8 +26,12 @@ const (
 // expectation is what a run's answers promise about the database.
 type expectation struct {
 	products []Product // with their initial stock
-	orderIDs []string  // of every 201 answer, warm-up included
-	since    time.Time // when the run (warm-up included) started
+	// block, when set, is the product block the run ordered from, audited
+	// whole (auditBlock) instead of products.
+	block     *block
+	orderIDs  []string  // of every 201 answer, warm-up included
+	orderTags []int32   // the tag of each of orderIDs' requests
+	since     time.Time // when the run (warm-up included) started
 	// soldOut, when set, demands a sell-out: exactly the initial stock
 	// sold and none left.
 	soldOut bool
@@ -92,6 +96,14 @@ func checkOrders(ctx context.Context, a Auditor, products []engine.ID, x expecta
 	if stored != answered {
 		p = append(p, fmt.Sprintf("%d orders answered 201, %d stored", answered, stored))
 	}
+	more, err := checkAnswered(ctx, a, x)
+	return append(p, more...), err
+}
+
+// checkAnswered checks the ids of the 201 answers: each valid, given once
+// and stored; and that no order made since the run started lacks items.
+func checkAnswered(ctx context.Context, a Auditor, x expectation) ([]string, error) {
+	var p []string
 	ids := make([]engine.ID, 0, len(x.orderIDs))
 	seen := make(map[engine.ID]bool, len(x.orderIDs))
 	for _, s := range x.orderIDs {
@@ -133,11 +145,7 @@ func waitHoldsDrained(ctx context.Context, a Auditor, ids []engine.ID) ([]persis
 		if err != nil {
 			return nil, fmt.Errorf("bench: audit: %w", err)
 		}
-		held := int64(0)
-		for _, r := range rows {
-			held += r.Held
-		}
-		if held == 0 || time.Now().After(deadline) {
+		if heldUnits(rows) == 0 || time.Now().After(deadline) {
 			return rows, nil
 		}
 		sleep(ctx, holdsPollEvery)

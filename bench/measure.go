@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync/atomic"
@@ -36,14 +37,14 @@ type step struct {
 	warmup   time.Duration // closed-loop load before the measured run, audited with it
 	src      Source
 	expect   expectation
-	rss      bool // sample the server's memory (soak)
 }
 
-// measure carries out one step: warm-up, run, audit.
+// measure carries out one step: warm-up, run (the server's memory sampled;
+// open loop, the disk's fsync latency probed beside it), audit.
 func (s *suite) measure(ctx context.Context, st step) (Run, error) {
 	st.load.URL = st.target.URL
 	st.expect.since = time.Now()
-	label := fmt.Sprintf("%s %s round %d", st.scenario, st.target.Name, st.round)
+	label := fmt.Sprintf("%s %s round %d, %d connections", st.scenario, st.target.Name, st.round, st.load.Connections)
 	if st.warmup > 0 {
 		w := Load{URL: st.target.URL, Connections: st.load.Connections, Duration: st.warmup}
 		o, err := Generate(ctx, w, st.src)
@@ -51,33 +52,68 @@ func (s *suite) measure(ctx context.Context, st step) (Run, error) {
 			return Run{}, err
 		}
 		st.expect.orderIDs = append(st.expect.orderIDs, o.OrderIDs...)
+		st.expect.orderTags = append(st.expect.orderTags, o.OrderTags...)
 	}
 	st.load.Progress = s.progress(label)
-	var mem *Memory
-	stopRSS := func() {}
-	if st.rss && st.target.RSS != nil {
-		mem, stopRSS = sampleRSS(st.target.RSS)
-	}
-	o, err := Generate(ctx, st.load, st.src)
-	stopRSS()
+	o, mem, disk, err := s.generate(ctx, st)
 	if err != nil {
 		return Run{}, err
 	}
 	run := newRun(st, o)
-	run.Memory = mem
+	run.Memory, run.Fsync = mem, disk
 	if st.target.Name != TargetCeiling {
 		st.expect.orderIDs = append(st.expect.orderIDs, o.OrderIDs...)
-		if run.Audit, err = audit(ctx, s.env.Auditor, st.expect); err != nil {
+		st.expect.orderTags = append(st.expect.orderTags, o.OrderTags...)
+		if run.Audit, err = s.audit(ctx, st.expect); err != nil {
 			return Run{}, err
 		}
 	}
-	s.logf("%s: %.0f/s ok, p99 %.2f ms, %d errors, audit %s", label, run.Throughput, run.Latency.P99,
+	line := fmt.Sprintf("%s: %.0f/s ok, p99 %.2f ms, %d errors, audit %s", label, run.Throughput, run.Latency.P99,
 		o.Requests-o.OK, auditWord(run.Audit))
+	if disk != nil {
+		line += fmt.Sprintf(", fsync p99 %.2f ms", disk.P99)
+	}
+	s.logf("%s", line)
 	for _, p := range run.Audit.Problems {
 		s.logf("  AUDIT: %s", p)
 	}
 	s.runs = append(s.runs, run)
 	return run, nil
+}
+
+// generate runs the step's load, sampling the server's resident set and,
+// open loop, probing the disk's fsync latency meanwhile.
+func (s *suite) generate(ctx context.Context, st step) (Outcome, *Memory, *DiskLatency, error) {
+	var mem *Memory
+	stopRSS := func() {}
+	if st.target.RSS != nil {
+		mem, stopRSS = sampleRSS(st.target.RSS)
+	}
+	var probe *fsyncProbe
+	if st.load.Rate > 0 && s.env.FsyncDir != "" {
+		var err error
+		if probe, err = startFsyncProbe(s.env.FsyncDir); err != nil {
+			stopRSS()
+			return Outcome{}, nil, nil, err
+		}
+	}
+	o, err := Generate(ctx, st.load, st.src)
+	stopRSS()
+	var disk *DiskLatency
+	if probe != nil {
+		var perr error
+		disk, perr = probe.stop()
+		err = errors.Join(err, perr)
+	}
+	return o, mem, disk, err
+}
+
+// audit checks a run against the database, by its products or its block.
+func (s *suite) audit(ctx context.Context, x expectation) (Audit, error) {
+	if x.block != nil {
+		return auditBlock(ctx, s.env.Auditor, s.env.Blocks, x.block, x)
+	}
+	return audit(ctx, s.env.Auditor, x)
 }
 
 // newRun summarizes an outcome.

@@ -44,31 +44,40 @@ type curve struct {
 // .png. Each line is the median round's curve (see medianRun); x is the
 // percentile on a "nines" scale, y the latency in ms on a log scale.
 func WritePlot(path string, r Report) error {
-	curves := reportCurves(r, "")
+	curves := reportCurves(r, nil)
 	if len(curves) == 0 {
 		return errNoCurves
 	}
 	return savePlot(path, "latency by percentile (median round)", curves)
 }
 
-// WritePlots writes one SVG latency-percentile plot per scenario of r.Runs
-// into dir, named latency-<scenario>.svg, one line per target and mode (the
-// median round's curve), and returns the paths written in scenario order.
-// Scenarios without curves get no file.
+// WritePlots writes one SVG latency-percentile plot per section of r.Runs
+// into dir, named latency-<scenario>.svg, or latency-<scenario>-<n>c.svg
+// when the scenario ran at several connection counts; one line per target
+// and mode (the median round's curve). It returns the paths written in
+// section order. Sections without curves get no file.
 func WritePlots(dir string, r Report) ([]string, error) {
 	_, order := groupRuns(r.Runs)
-	var paths []string
-	for i, g := range order {
-		scenario := g.scenario
-		if i > 0 && order[i-1].scenario == scenario {
-			continue // groups come sorted by scenario
+	var secs []section
+	perScenario := make(map[string]int)
+	for _, g := range order {
+		if !slices.Contains(secs, g.section) {
+			secs = append(secs, g.section)
+			perScenario[g.scenario]++
 		}
-		curves := reportCurves(r, scenario)
+	}
+	var paths []string
+	for _, sec := range secs {
+		curves := reportCurves(r, &sec)
 		if len(curves) == 0 {
 			continue
 		}
-		path := filepath.Join(dir, "latency-"+scenario+".svg")
-		title := scenario + ": latency by percentile (median round)"
+		name := sec.scenario
+		if perScenario[sec.scenario] > 1 {
+			name = fmt.Sprintf("%s-%dc", sec.scenario, sec.connections)
+		}
+		path := filepath.Join(dir, "latency-"+name+".svg")
+		title := sec.title() + ": latency by percentile (median round)"
 		if err := savePlot(path, title, curves); err != nil {
 			return paths, err
 		}
@@ -77,14 +86,22 @@ func WritePlots(dir string, r Report) ([]string, error) {
 	return paths, nil
 }
 
-// reportCurves returns the median round's curve of each scenario, target
-// and mode of r.Runs, in summary order: of one scenario (labelled "target
-// mode") or of all when scenario is empty (labelled "scenario target mode").
-func reportCurves(r Report, scenario string) []curve {
+// reportCurves returns the median round's curve of each section, target
+// and mode of r.Runs, in summary order: of one section (labelled "target
+// mode") or of all when sec is nil (labelled "scenario target mode", with
+// the connections when the scenario ran at several counts).
+func reportCurves(r Report, sec *section) []curve {
 	groups, order := groupRuns(r.Runs)
+	counts := make(map[string]map[int]bool)
+	for _, g := range order {
+		if counts[g.scenario] == nil {
+			counts[g.scenario] = make(map[int]bool)
+		}
+		counts[g.scenario][g.connections] = true
+	}
 	var curves []curve
 	for _, g := range order {
-		if scenario != "" && g.scenario != scenario {
+		if sec != nil && g.section != *sec {
 			continue
 		}
 		run := medianRun(groups[g])
@@ -92,8 +109,12 @@ func reportCurves(r Report, scenario string) []curve {
 			continue
 		}
 		label := g.target + " " + g.mode
-		if scenario == "" {
-			label = g.scenario + " " + label
+		if sec == nil {
+			prefix := g.scenario
+			if len(counts[g.scenario]) > 1 {
+				prefix = fmt.Sprintf("%s@%d", g.scenario, g.connections)
+			}
+			label = prefix + " " + label
 		}
 		curves = append(curves, curve{label: label, points: run.Curve})
 	}

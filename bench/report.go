@@ -20,21 +20,23 @@ import (
 // rest are counted.
 const errorCodesShown = 3
 
-// WriteTable writes r for a human: per scenario a row per target and mode
-// (median over rounds), the ratios with their raw figures and targets, the
-// other checks and the error codes seen; then the overall audit verdict, the
-// commit and the CPU count.
+// WriteTable writes r for a human: per section (scenario and connection
+// count) a row per target and mode (median over rounds, the server's peak
+// resident memory), the ratios with their raw figures and targets, the fsync
+// probe beside the open-loop runs, the other checks and the error codes
+// seen; then the overall audit verdict, the commit and the CPU count.
 func WriteTable(w io.Writer, r Report) error {
 	groups, _ := groupRuns(r.Runs)
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	for _, scenario := range scenarios(r) {
-		fmt.Fprintf(tw, "%s\n", scenario)
-		writeRows(tw, r, scenario, groups)
-		writeRatios(tw, r, scenario)
-		writeChecks(tw, r, scenario)
-		writeErrors(tw, r, scenario, groups)
-		writeMemory(tw, r, scenario)
+	for _, sec := range sections(r) {
+		fmt.Fprintf(tw, "%s\n", sec.title())
+		writeRows(tw, r, sec, groups)
+		writeRatios(tw, r, sec)
+		writeFsync(tw, r, sec)
+		writeChecks(tw, r, sec)
+		writeErrors(tw, r, sec, groups)
+		writeMemory(tw, r, sec)
 		fmt.Fprintln(tw)
 	}
 	fmt.Fprintf(tw, "audit: %s (%s)\n", verdict(r.AuditOK), auditCounts(r.Runs))
@@ -48,88 +50,130 @@ func WriteTable(w io.Writer, r Report) error {
 	return nil
 }
 
-// scenarios lists r's scenarios in summary order.
-func scenarios(r Report) []string {
-	var names []string
+// sections lists r's sections in summary order.
+func sections(r Report) []section {
+	var secs []section
 	for _, s := range r.Summaries {
-		if !slices.Contains(names, s.Scenario) {
-			names = append(names, s.Scenario)
+		if sec := (section{s.Scenario, s.Connections}); !slices.Contains(secs, sec) {
+			secs = append(secs, sec)
 		}
 	}
-	return names
+	return secs
 }
 
-// writeRows writes one scenario's summaries.
-func writeRows(w io.Writer, r Report, scenario string, groups map[runGroup][]Run) {
-	fmt.Fprintln(w, "  target\tmode\truns\tthroughput/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\terrors\taudit")
+// title is the section's heading: "hotsku, 64 connections".
+func (sec section) title() string {
+	if sec.connections == 0 {
+		return sec.scenario
+	}
+	return fmt.Sprintf("%s, %d connections", sec.scenario, sec.connections)
+}
+
+// writeRows writes one section's summaries.
+func writeRows(w io.Writer, r Report, sec section, groups map[runGroup][]Run) {
+	fmt.Fprintln(w, "  target\tmode\truns\tthroughput/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\terrors\tpeak RSS\taudit")
 	for _, s := range r.Summaries {
-		if s.Scenario != scenario {
+		if s.Scenario != sec.scenario || s.Connections != sec.connections {
 			continue
 		}
 		audit := "-"
-		if slices.ContainsFunc(groups[runGroup{s.Scenario, s.Target, s.Mode}], func(r Run) bool { return r.Audit.Checked }) {
+		if slices.ContainsFunc(groups[runGroup{sec, s.Target, s.Mode}], func(r Run) bool { return r.Audit.Checked }) {
 			audit = verdict(s.AuditOK)
 		}
-		fmt.Fprintf(w, "  %s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		fmt.Fprintf(w, "  %s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			s.Target, s.Mode, s.Runs, formatCount(s.Throughput),
 			formatMillis(s.P50), formatMillis(s.P99), formatMillis(s.P999), formatMillis(s.Max),
-			formatCount(float64(s.Errors)), audit)
+			formatCount(float64(s.Errors)), formatMiB(s.PeakRSS), audit)
 	}
 }
 
-// writeRatios writes one scenario's ratios, each with the two throughputs
+// formatMiB is a resident set in MiB, "-" when unknown.
+func formatMiB(bytes int64) string {
+	if bytes <= 0 {
+		return "-"
+	}
+	return formatCount(float64(bytes)/(1<<20)) + " MiB"
+}
+
+// writeRatios writes one section's ratios, each with the two throughputs
 // it divides, after a blank line.
-func writeRatios(w io.Writer, r Report, scenario string) {
+func writeRatios(w io.Writer, r Report, sec section) {
 	var wrote bool
 	for _, ratio := range r.Ratios {
-		if ratio.Scenario != scenario {
+		if ratio.Scenario != sec.scenario || ratio.Connections != sec.connections {
 			continue
 		}
 		if !wrote {
 			fmt.Fprintln(w)
 			wrote = true
 		}
-		fs, _ := findSummary(r.Summaries, scenario, TargetFlashstock, closedLoop)
-		_, baseline, _ := strings.Cut(ratio.Name, "/")
-		b, _ := findSummary(r.Summaries, scenario, baseline, closedLoop)
 		goal := "no target"
 		if ratio.Met != nil {
 			goal = fmt.Sprintf("target ≥%s× %s", strconv.FormatFloat(ratio.Target, 'f', -1, 64), metWord(*ratio.Met))
 		}
+		if ratio.MoonshotMet != nil {
+			goal += fmt.Sprintf(", moonshot ≥%s× %s", strconv.FormatFloat(ratio.Moonshot, 'f', -1, 64), metWord(*ratio.MoonshotMet))
+		}
 		fmt.Fprintf(w, "  %s\t%s×\t(%s/s vs %s/s)\t%s\n",
-			ratio.Name, formatRatio(ratio.Value), formatCount(fs.Throughput), formatCount(b.Throughput), goal)
+			ratio.Name, formatRatio(ratio.Value), formatCount(ratio.Throughput), formatCount(ratio.BaselineThroughput), goal)
 	}
 }
 
-// writeChecks writes one scenario's checks, after a blank line.
-func writeChecks(w io.Writer, r Report, scenario string) {
-	var wrote bool
-	for _, c := range r.Checks {
-		if c.Scenario != scenario {
-			continue
-		}
-		if !wrote {
-			fmt.Fprintln(w)
-			wrote = true
-		}
-		fmt.Fprintf(w, "  %s\t%s\t(%s)\ttarget <%s %s\n",
-			c.Name, formatMillis(c.Value), c.Detail, strconv.FormatFloat(c.Target, 'f', -1, 64), metWord(c.Met))
-	}
-}
-
-// writeErrors writes, for every group of one scenario that had errors, its
-// most frequent error codes over all rounds, after a blank line.
-func writeErrors(w io.Writer, r Report, scenario string, groups map[runGroup][]Run) {
+// writeFsync writes, for every summary of one section that had an fsync
+// probe, the disk's latency beside the order p99, after a blank line.
+func writeFsync(w io.Writer, r Report, sec section) {
 	var wrote bool
 	for _, s := range r.Summaries {
-		if s.Scenario != scenario || s.Errors == 0 {
+		if s.Scenario != sec.scenario || s.Connections != sec.connections || s.Fsync == nil {
 			continue
 		}
 		if !wrote {
 			fmt.Fprintln(w)
 			wrote = true
 		}
-		runs := groups[runGroup{s.Scenario, s.Target, s.Mode}]
+		d := s.Fsync
+		fmt.Fprintf(w, "  fsync probe beside %s %s (%s): p50 %s ms, p99 %s ms, max %s ms over %s fdatasyncs; order p99 %s ms\n",
+			s.Target, s.Mode, countRuns(s.Runs), formatMillis(d.P50), formatMillis(d.P99), formatMillis(d.Max),
+			formatCount(float64(d.Samples)), formatMillis(s.P99))
+	}
+}
+
+// writeChecks writes one section's checks, after a blank line.
+func writeChecks(w io.Writer, r Report, sec section) {
+	var wrote bool
+	for _, c := range r.Checks {
+		if c.Scenario != sec.scenario || c.Connections != sec.connections {
+			continue
+		}
+		if !wrote {
+			fmt.Fprintln(w)
+			wrote = true
+		}
+		detail, goal := c.Detail, "<"+strconv.FormatFloat(c.Target, 'f', -1, 64)
+		if c.Fsync != nil {
+			detail += fmt.Sprintf("; fsync p99 %s ms", formatMillis(c.Fsync.P99))
+			goal = fmt.Sprintf("≤%s (fsync p99 + %s)", formatMillis(c.Target), strconv.FormatFloat(fsyncAllowanceMillis, 'f', -1, 64))
+			if c.Fsync.P99 < fastDiskFsyncMillis {
+				goal += fmt.Sprintf(" and <%s", strconv.FormatFloat(fastDiskP99Millis, 'f', -1, 64))
+			}
+		}
+		fmt.Fprintf(w, "  %s\t%s\t(%s)\ttarget %s %s\n", c.Name, formatMillis(c.Value), detail, goal, metWord(c.Met))
+	}
+}
+
+// writeErrors writes, for every group of one section that had errors, its
+// most frequent error codes over all rounds, after a blank line.
+func writeErrors(w io.Writer, r Report, sec section, groups map[runGroup][]Run) {
+	var wrote bool
+	for _, s := range r.Summaries {
+		if s.Scenario != sec.scenario || s.Connections != sec.connections || s.Errors == 0 {
+			continue
+		}
+		if !wrote {
+			fmt.Fprintln(w)
+			wrote = true
+		}
+		runs := groups[runGroup{sec, s.Target, s.Mode}]
 		counts := make(map[string]int64)
 		var failing int
 		for _, run := range runs {
@@ -272,12 +316,12 @@ func writeFileAtomic(path string, src io.WriterTo) (err error) {
 	return nil
 }
 
-// writeMemory prints the server's resident memory over each run that
-// sampled it (soak).
-func writeMemory(w io.Writer, r Report, scenario string) {
+// writeMemory prints the server's resident memory at the start, peak and
+// end of each soak run (every other run has its peak in its row).
+func writeMemory(w io.Writer, r Report, sec section) {
 	const mib = 1 << 20
 	for _, run := range r.Runs {
-		if run.Scenario != scenario || run.Memory == nil {
+		if run.Scenario != "soak" || run.Scenario != sec.scenario || run.Connections != sec.connections || run.Memory == nil {
 			continue
 		}
 		m := run.Memory

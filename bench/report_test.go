@@ -99,7 +99,7 @@ func TestWriteTable(t *testing.T) {
 		"sellout\n",
 		"flashstock/naive      24.1×   (19,160/s vs 796/s)     target ≥30× MISSED",
 		"flashstock/redislock  8.00×   (19,160/s vs 2,395/s)   no target\n",
-		"flashstock/ceiling    0.228×  (19,160/s vs 84,000/s)  target ≥0.3× MISSED",
+		"flashstock/ceiling    0.228×  (19,160/s vs 84,000/s)  target ≥0.35× MISSED, moonshot ≥0.5× MISSED",
 		"p99 at half max rate (ms)  4.20  (open loop at 9,660/s of max 19,160/s, 1 run)  target <10 MET",
 		"errors flashstock closed (1 of 2 runs): 503 overloaded ×12, 400 insufficient_stock ×3, 500 internal ×1, +1 more codes",
 		"audit: FAIL",
@@ -189,6 +189,111 @@ func TestWritePlots(t *testing.T) {
 		if !texts[label] {
 			t.Errorf("%s lacks text %q; has %v", paths[0], label, texts)
 		}
+	}
+}
+
+// sectionsReport is a synthetic report of hotsku at 64 and 256
+// connections, its open loop at 256 beside an fsync probe, memory sampled.
+func sectionsReport() Report {
+	mem := func(r Run, peak int64) Run { r.Memory = &Memory{StartBytes: 1, PeakBytes: peak, EndBytes: 1}; return r }
+	open := withConns(openRun("hotsku", 1, 10000, 8), 256)
+	open.Fsync = &DiskLatency{Samples: 1200, P50: 0.9, P99: 4, Max: 31}
+	r := Report{Runs: []Run{
+		mem(withConns(run("hotsku", TargetFlashstock, 1, 15000, 5), 64), 200<<20),
+		mem(withConns(run("hotsku", TargetNaive, 1, 500, 5), 64), 40<<20),
+		mem(withConns(run("hotsku", TargetCeiling, 1, 60000, 5), 64), 20<<20),
+		mem(withConns(run("hotsku", TargetFlashstock, 1, 20000, 5), 256), 300<<20),
+		mem(withConns(run("hotsku", TargetNaive, 1, 800, 5), 256), 41<<20),
+		mem(withConns(run("hotsku", TargetCeiling, 1, 40000, 5), 256), 21<<20),
+		mem(open, 310<<20),
+	}}
+	r.Evaluate()
+	return r
+}
+
+// TestWriteTableSections: a section per connection count, each with its
+// ratios (raw figures beside, the moonshot too); the fsync probe beside the
+// order p99; the latency check against the probe; the peak memory.
+func TestWriteTableSections(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteTable(&b, sectionsReport()); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"hotsku, 64 connections\n",
+		"flashstock/naive    30.0×   (15,000/s vs 500/s)     target ≥30× MET\n",
+		"flashstock/ceiling  0.250×  (15,000/s vs 60,000/s)  target ≥0.35× MISSED, moonshot ≥0.5× MISSED\n",
+		"hotsku, 256 connections\n",
+		"flashstock/naive    25.0×   (20,000/s vs 800/s)     target ≥30× MISSED\n",
+		"flashstock/ceiling  0.500×  (20,000/s vs 40,000/s)  target ≥0.35× MET, moonshot ≥0.5× MET\n",
+		"fsync probe beside flashstock open (1 run): p50 0.900 ms, p99 4.00 ms, max 31.0 ms over 1,200 fdatasyncs; order p99 8.00 ms\n",
+		"p99 at half max rate (ms)  8.00  (open loop at 10,000/s of max 20,000/s, 1 run; fsync p99 4.00 ms)  target ≤9.00 (fsync p99 + 5) and <10 MET\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if got := rowOf(out, "flashstock"); !strings.Contains(got, "200 MiB") {
+		t.Errorf("flashstock row %q: want its peak resident memory, 200 MiB", got)
+	}
+	if strings.Index(out, "hotsku, 64 connections") > strings.Index(out, "hotsku, 256 connections") {
+		t.Errorf("64 connections should come first:\n%s", out)
+	}
+	if strings.Count(out, "p99 at half max rate") != 1 {
+		t.Errorf("want one latency check, in the open loop's section:\n%s", out)
+	}
+}
+
+// TestWriteJSONCarriesRatiosAndChecks: report.json has every ratio with its
+// raw figures, the latency check with its probe, the peak memory.
+func TestWriteJSONCarriesRatiosAndChecks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "report.json")
+	if err := WriteJSON(path, sectionsReport()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Ratios []map[string]any `json:"ratios"`
+		Checks []map[string]any `json:"checks"`
+		Sums   []map[string]any `json:"summaries"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"scenario": "hotsku", "connections": float64(256), "name": "flashstock/ceiling",
+		"value": 0.5, "throughput": float64(20000), "baseline_throughput": float64(40000), "target": 0.35,
+		"met": true, "moonshot": 0.5, "moonshot_met": true}
+	if len(got.Ratios) != 4 || !reflect.DeepEqual(got.Ratios[3], want) {
+		t.Errorf("ratios = %v; want 4, the last %v", got.Ratios, want)
+	}
+	fsync, _ := got.Checks[0]["fsync"].(map[string]any)
+	if len(got.Checks) != 1 || got.Checks[0]["target"] != float64(9) || fsync["p99_ms"] != float64(4) ||
+		fsync["samples"] != float64(1200) {
+		t.Errorf("checks = %v; want one, target 9 against fsync p99 4 over 1200 samples", got.Checks)
+	}
+	if got.Sums[0]["peak_rss_bytes"] != float64(200<<20) {
+		t.Errorf("first summary = %v; want peak_rss_bytes %d", got.Sums[0], 200<<20)
+	}
+}
+
+// TestWritePlotsPerSection: a scenario run at several connection counts
+// gets a plot per count.
+func TestWritePlotsPerSection(t *testing.T) {
+	dir := t.TempDir()
+	paths, err := WritePlots(dir, sectionsReport())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "latency-hotsku-64c.svg"), filepath.Join(dir, "latency-hotsku-256c.svg")}
+	if !reflect.DeepEqual(paths, want) {
+		t.Fatalf("paths = %v, want %v", paths, want)
+	}
+	if texts := svgTexts(t, paths[1]); !texts["flashstock open"] || !texts["hotsku, 256 connections: latency by percentile (median round)"] {
+		t.Errorf("%s lacks the open loop's line or its title: %v", paths[1], texts)
 	}
 }
 

@@ -35,7 +35,8 @@ type Audit struct {
 	OK       bool     `json:"ok"`
 	Problems []string `json:"problems,omitempty"`
 	// Products, Orders and Units say what was checked: the run's products,
-	// the orders stored for them, the units they sold.
+	// the orders stored for them, the units they sold (for a product block
+	// reused by several runs: since the block was created).
 	Products int   `json:"products"`
 	Orders   int64 `json:"orders"`
 	Units    int64 `json:"units_sold"`
@@ -62,8 +63,21 @@ type Run struct {
 	// "400 insufficient_stock", "503 overloaded") or transport error.
 	Errors map[string]int64 `json:"errors,omitempty"`
 	Audit  Audit            `json:"audit"`
-	// Memory samples the server's resident set (bytes), soak only.
+	// Memory samples the server's resident set (bytes) during the measured
+	// run; nil when the target's process is unknown.
 	Memory *Memory `json:"memory,omitempty"`
+	// Fsync is the disk's fdatasync latency measured beside an open-loop
+	// run (FsyncProbe); nil for closed-loop runs and without a probe.
+	Fsync *DiskLatency `json:"fsync,omitempty"`
+}
+
+// DiskLatency is what the fsync probe measured: each of Samples writes of
+// 8 KiB followed by an fdatasync, in milliseconds.
+type DiskLatency struct {
+	Samples int64   `json:"samples"`
+	P50     float64 `json:"p50_ms"`
+	P99     float64 `json:"p99_ms"`
+	Max     float64 `json:"max_ms"`
 }
 
 // Memory is the server process's resident set size over a run.
@@ -73,29 +87,42 @@ type Memory struct {
 	EndBytes   int64 `json:"end_bytes"`
 }
 
-// Summary is the median over rounds of one scenario's runs on one target.
+// Summary is the median over rounds of one scenario's runs on one target,
+// at one connection count, in one mode.
 type Summary struct {
-	Scenario   string  `json:"scenario"`
-	Target     string  `json:"target"`
-	Mode       string  `json:"mode"`
-	Runs       int     `json:"runs"`
-	Throughput float64 `json:"throughput_median"`
-	P50        float64 `json:"p50_ms_median"`
-	P99        float64 `json:"p99_ms_median"`
-	P999       float64 `json:"p99_9_ms_median"`
-	Max        float64 `json:"max_ms_max"`
-	Errors     int64   `json:"errors"`
-	AuditOK    bool    `json:"audit_ok"`
+	Scenario    string  `json:"scenario"`
+	Connections int     `json:"connections"`
+	Target      string  `json:"target"`
+	Mode        string  `json:"mode"`
+	Runs        int     `json:"runs"`
+	Throughput  float64 `json:"throughput_median"`
+	P50         float64 `json:"p50_ms_median"`
+	P99         float64 `json:"p99_ms_median"`
+	P999        float64 `json:"p99_9_ms_median"`
+	Max         float64 `json:"max_ms_max"`
+	Errors      int64   `json:"errors"`
+	AuditOK     bool    `json:"audit_ok"`
+	// PeakRSS is the server's largest resident set over the runs (bytes);
+	// 0 when not sampled.
+	PeakRSS int64 `json:"peak_rss_bytes,omitempty"`
+	// Fsync is the fsync probe beside the open-loop runs: the medians of
+	// their p50 and p99, the largest max, the samples of all.
+	Fsync *DiskLatency `json:"fsync,omitempty"`
 }
 
 // Ratio compares flashstock's median throughput with a baseline's in one
-// scenario: Value = flashstock / baseline.
+// scenario at one connection count: Value = Throughput / BaselineThroughput.
 type Ratio struct {
-	Scenario string  `json:"scenario"`
-	Name     string  `json:"name"` // for example "flashstock/naive"
-	Value    float64 `json:"value"`
-	Target   float64 `json:"target,omitempty"` // the DESIGN.md goal, 0 when none
-	Met      *bool   `json:"met,omitempty"`
+	Scenario           string  `json:"scenario"`
+	Connections        int     `json:"connections"`
+	Name               string  `json:"name"` // for example "flashstock/naive"
+	Value              float64 `json:"value"`
+	Throughput         float64 `json:"throughput"`          // flashstock's median, per second
+	BaselineThroughput float64 `json:"baseline_throughput"` // the baseline's median, per second
+	Target             float64 `json:"target,omitempty"`    // the DESIGN.md goal, 0 when none
+	Met                *bool   `json:"met,omitempty"`
+	Moonshot           float64 `json:"moonshot,omitempty"` // DESIGN.md's stretch goal, 0 when none
+	MoonshotMet        *bool   `json:"moonshot_met,omitempty"`
 }
 
 // Report is everything one `flashstock bench` invocation measured.

@@ -20,32 +20,37 @@ const (
 )
 
 // hotsku: one product, many buyers, every target in turn (A/B/C/D per
-// round); then flashstock open-loop at half its median maximum rate, for
-// the latency target.
+// round) at each of the hotsku connection counts; then flashstock open-loop
+// at half its median maximum rate (of the count where that is highest),
+// for the latency target.
 func (s *suite) hotsku(ctx context.Context) error {
-	var maxima []float64
+	maxima := make(map[int][]float64)
 	for round := 1; round <= s.cfg.Rounds; round++ {
-		for _, t := range s.targets(TargetFlashstock, TargetNaive, TargetRedisLock, TargetCeiling) {
-			ps, err := s.products(ctx, fmt.Sprintf("hot-%s-%d", t.Name, round), 1, plentyStock)
-			if err != nil {
-				return err
-			}
-			st := s.step("hotsku", t, round, ps, s.orders(t, ps, 1).source())
-			run, err := s.measure(ctx, st)
-			if err != nil {
-				return err
-			}
-			if t.Name == TargetFlashstock {
-				maxima = append(maxima, run.Throughput)
+		for _, conns := range s.cfg.HotConnections {
+			for _, t := range s.targets(TargetFlashstock, TargetNaive, TargetRedisLock, TargetCeiling) {
+				ps, err := s.products(ctx, fmt.Sprintf("hot-%s-%d-%d", t.Name, conns, round), 1, plentyStock)
+				if err != nil {
+					return err
+				}
+				st := s.step("hotsku", t, round, ps, s.orders(t, ps, 1).source())
+				st.load.Connections = conns
+				run, err := s.measure(ctx, st)
+				if err != nil {
+					return err
+				}
+				if t.Name == TargetFlashstock {
+					maxima[conns] = append(maxima[conns], run.Throughput)
+				}
 			}
 		}
 	}
 	if s.cfg.Rate > 0 {
 		return nil // the runs were open-loop already
 	}
-	half := median(maxima) / halfRateDivisor
+	conns, peak := fastest(s.cfg.HotConnections, maxima)
+	half := peak / halfRateDivisor
 	if half < 1 {
-		return fmt.Errorf("flashstock sold nothing (median %.0f/s)", median(maxima))
+		return fmt.Errorf("flashstock sold nothing (median %.0f/s)", peak)
 	}
 	t := s.targets(TargetFlashstock)[0]
 	ps, err := s.products(ctx, "hot-half", 1, plentyStock)
@@ -53,10 +58,22 @@ func (s *suite) hotsku(ctx context.Context) error {
 		return err
 	}
 	st := s.step("hotsku", t, 1, ps, s.orders(t, ps, 1).source())
-	st.load.Rate, st.warmup = half, 0
-	s.logf("hotsku: flashstock open-loop at half its median maximum: %.0f/s", half)
+	st.load.Rate, st.load.Connections, st.warmup = half, conns, 0
+	s.logf("hotsku: flashstock open-loop at half its median maximum (%d connections): %.0f/s", conns, half)
 	_, err = s.measure(ctx, st)
 	return err
+}
+
+// fastest returns the connection count whose median throughput is highest,
+// and that median; the first count on ties.
+func fastest(counts []int, throughputs map[int][]float64) (int, float64) {
+	best, peak := counts[0], median(throughputs[counts[0]])
+	for _, c := range counts[1:] {
+		if m := median(throughputs[c]); m > peak {
+			best, peak = c, m
+		}
+	}
+	return best, peak
 }
 
 // sellout: N units, K×N buyers; exactly N must succeed.
@@ -78,30 +95,69 @@ func (s *suite) sellout(ctx context.Context) error {
 }
 
 // catalog: M products with zipf popularity, a mix of product reads and
-// 1-unit orders (flashstock only: the baselines serve orders alone).
+// 1-unit orders; flashstock and the naive baseline, each on its own product
+// block.
 func (s *suite) catalog(ctx context.Context) error {
-	t := s.targets(TargetFlashstock)[0]
-	s.logf("catalog: creating %d products", s.cfg.Products)
-	ps, err := s.products(ctx, "cat", s.cfg.Products, plentyStock)
-	if err != nil {
-		return err
-	}
-	orders := s.orders(t, ps, 1)
-	cdf := zipfCDF(len(ps), s.cfg.Zipf)
-	reads := make([]Request, len(ps))
-	for i, p := range ps {
-		reads[i] = Request{Method: "GET", Path: "/products/" + p.ID, Expect: 200}
-	}
-	byProduct := func(r *rand.Rand) int { return pick(cdf, r.Float64()) }
-	src := func(r *rand.Rand) Request {
-		i := byProduct(r)
-		if r.Float64() < s.cfg.ReadRatio {
-			return reads[i]
+	for _, t := range s.targets(TargetFlashstock, TargetNaive) {
+		b, err := s.newBlock(ctx, "cat-"+t.Name, s.cfg.Products)
+		if err != nil {
+			return err
 		}
-		return orders.at(i, r)
+		cdf := zipfCDF(b.spec.Count, s.cfg.Zipf)
+		src := func(r *rand.Rand) Request {
+			i := pick(cdf, r.Float64())
+			if r.Float64() < s.cfg.ReadRatio {
+				return b.read(i)
+			}
+			return b.order(i, s.users[r.IntN(len(s.users))], 201)
+		}
+		st := s.step("catalog", t, 1, nil, src)
+		st.expect.block = b
+		if _, err := s.measure(ctx, st); err != nil {
+			return err
+		}
 	}
-	_, err = s.measure(ctx, s.step("catalog", t, 1, ps, src))
-	return err
+	return nil
+}
+
+// spread: 1-unit orders uniformly over SpreadProducts products (a flash
+// sale of many deals), every target that serves orders in turn, rounds
+// alternating the targets. flashstock orders from a block of its own, the
+// baselines share one (see block); each block serves all the rounds.
+func (s *suite) spread(ctx context.Context) error {
+	targets := s.targets(TargetFlashstock, TargetNaive, TargetRedisLock)
+	blocks := make(map[string]*block)
+	for _, t := range targets {
+		key := blockWriter(t.Name)
+		if blocks[key] != nil {
+			continue
+		}
+		b, err := s.newBlock(ctx, "spread-"+key, s.cfg.SpreadProducts)
+		if err != nil {
+			return err
+		}
+		blocks[key] = b
+	}
+	for round := 1; round <= s.cfg.Rounds; round++ {
+		for _, t := range targets {
+			b := blocks[blockWriter(t.Name)]
+			st := s.step("spread", t, round, nil, b.uniformOrders(s.users))
+			st.expect.block = b
+			if _, err := s.measure(ctx, st); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// blockWriter names the writer of a target's block: flashstock, or "db"
+// for the baselines, which keep no stock in memory.
+func blockWriter(target string) string {
+	if target == TargetFlashstock {
+		return TargetFlashstock
+	}
+	return "db"
 }
 
 // multi: 3-item orders over a set of products, every target that serves
@@ -129,7 +185,7 @@ func (s *suite) soak(ctx context.Context) error {
 		return err
 	}
 	st := s.step("soak", t, 1, ps, s.orders(t, ps, 1).source())
-	st.load.Rate, st.load.Duration, st.warmup, st.rss = s.cfg.SoakRate, s.cfg.SoakFor, 0, true
+	st.load.Rate, st.load.Duration, st.warmup = s.cfg.SoakRate, s.cfg.SoakFor, 0
 	_, err = s.measure(ctx, st)
 	return err
 }

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -155,7 +157,7 @@ func TestSummarizeRatios(t *testing.T) {
 		want []Ratio
 	}{
 		{
-			name: "hotsku targets met",
+			name: "hotsku targets met, moonshot missed",
 			runs: []Run{
 				run("hotsku", TargetCeiling, 1, 80000, 1),
 				run("hotsku", TargetFlashstock, 1, 32000, 5),
@@ -163,10 +165,18 @@ func TestSummarizeRatios(t *testing.T) {
 				run("hotsku", TargetRedisLock, 1, 1600, 40),
 			},
 			want: []Ratio{
-				{Scenario: "hotsku", Name: "flashstock/naive", Value: 40, Target: 30, Met: &yes},
-				{Scenario: "hotsku", Name: "flashstock/redislock", Value: 20},
-				{Scenario: "hotsku", Name: "flashstock/ceiling", Value: 0.4, Target: 0.3, Met: &yes},
+				{Scenario: "hotsku", Name: "flashstock/naive", Value: 40, Throughput: 32000, BaselineThroughput: 800,
+					Target: 30, Met: &yes},
+				{Scenario: "hotsku", Name: "flashstock/redislock", Value: 20, Throughput: 32000, BaselineThroughput: 1600},
+				{Scenario: "hotsku", Name: "flashstock/ceiling", Value: 0.4, Throughput: 32000, BaselineThroughput: 80000,
+					Target: 0.35, Met: &yes, Moonshot: 0.5, MoonshotMet: &no},
 			},
+		},
+		{
+			name: "hotsku moonshot landed",
+			runs: []Run{run("hotsku", TargetCeiling, 1, 60000, 1), run("hotsku", TargetFlashstock, 1, 30000, 5)},
+			want: []Ratio{{Scenario: "hotsku", Name: "flashstock/ceiling", Value: 0.5, Throughput: 30000,
+				BaselineThroughput: 60000, Target: 0.35, Met: &yes, Moonshot: 0.5, MoonshotMet: &yes}},
 		},
 		{
 			name: "hotsku targets missed, medians compared",
@@ -179,17 +189,55 @@ func TestSummarizeRatios(t *testing.T) {
 				run("hotsku", TargetCeiling, 2, 75000, 1),
 			},
 			want: []Ratio{
-				{Scenario: "hotsku", Name: "flashstock/naive", Value: 21.25, Target: 30, Met: &no},
-				{Scenario: "hotsku", Name: "flashstock/ceiling", Value: 0.2125, Target: 0.3, Met: &no},
+				{Scenario: "hotsku", Name: "flashstock/naive", Value: 21.25, Throughput: 17000, BaselineThroughput: 800,
+					Target: 30, Met: &no},
+				{Scenario: "hotsku", Name: "flashstock/ceiling", Value: 0.2125, Throughput: 17000,
+					BaselineThroughput: 80000, Target: 0.35, Met: &no, Moonshot: 0.5, MoonshotMet: &no},
 			},
 		},
 		{
-			name: "no target outside hotsku",
+			name: "spread, catalog and multi targets",
 			runs: []Run{
+				run("spread", TargetNaive, 1, 3000, 1),
+				run("spread", TargetFlashstock, 1, 15000, 1),
+				run("spread", TargetRedisLock, 1, 2500, 1),
+				run("catalog", TargetNaive, 1, 1000, 1),
+				run("catalog", TargetFlashstock, 1, 9000, 1),
 				run("multi", TargetNaive, 1, 100, 1),
-				run("multi", TargetFlashstock, 1, 500, 1),
+				run("multi", TargetFlashstock, 1, 1000, 1),
 			},
-			want: []Ratio{{Scenario: "multi", Name: "flashstock/naive", Value: 5}},
+			want: []Ratio{
+				{Scenario: "spread", Name: "flashstock/naive", Value: 5, Throughput: 15000, BaselineThroughput: 3000,
+					Target: 5, Met: &yes},
+				{Scenario: "spread", Name: "flashstock/redislock", Value: 6, Throughput: 15000, BaselineThroughput: 2500},
+				{Scenario: "catalog", Name: "flashstock/naive", Value: 9, Throughput: 9000, BaselineThroughput: 1000,
+					Target: 10, Met: &no},
+				{Scenario: "multi", Name: "flashstock/naive", Value: 10, Throughput: 1000, BaselineThroughput: 100,
+					Target: 10, Met: &yes},
+			},
+		},
+		{
+			name: "no target for sellout",
+			runs: []Run{
+				run("sellout", TargetNaive, 1, 100, 1),
+				run("sellout", TargetFlashstock, 1, 500, 1),
+			},
+			want: []Ratio{{Scenario: "sellout", Name: "flashstock/naive", Value: 5, Throughput: 500, BaselineThroughput: 100}},
+		},
+		{
+			name: "each connection count compared with its own",
+			runs: []Run{
+				withConns(run("hotsku", TargetFlashstock, 1, 18000, 5), 64),
+				withConns(run("hotsku", TargetNaive, 1, 900, 5), 64),
+				withConns(run("hotsku", TargetFlashstock, 1, 25000, 5), 256),
+				withConns(run("hotsku", TargetNaive, 1, 1000, 5), 256),
+			},
+			want: []Ratio{
+				{Scenario: "hotsku", Connections: 64, Name: "flashstock/naive", Value: 20, Throughput: 18000,
+					BaselineThroughput: 900, Target: 30, Met: &no},
+				{Scenario: "hotsku", Connections: 256, Name: "flashstock/naive", Value: 25, Throughput: 25000,
+					BaselineThroughput: 1000, Target: 30, Met: &no},
+			},
 		},
 		{
 			name: "no flashstock closed loop, no ratio",
@@ -198,6 +246,10 @@ func TestSummarizeRatios(t *testing.T) {
 		{
 			name: "baseline served nothing, no ratio",
 			runs: []Run{run("hotsku", TargetNaive, 1, 0, 1), run("hotsku", TargetFlashstock, 1, 100, 1)},
+		},
+		{
+			name: "baseline at another connection count, no ratio",
+			runs: []Run{withConns(run("hotsku", TargetNaive, 1, 10, 1), 64), withConns(run("hotsku", TargetFlashstock, 1, 100, 1), 256)},
 		},
 		{
 			name: "open-loop baseline not compared",
@@ -215,6 +267,52 @@ func TestSummarizeRatios(t *testing.T) {
 				t.Errorf("ratios:\n got  %s\n want %s", ratiosString(got), ratiosString(tt.want))
 			}
 		})
+	}
+}
+
+// withConns returns r run at n connections.
+func withConns(r Run, n int) Run {
+	r.Connections = n
+	return r
+}
+
+// TestSummarizeSections: runs at several connection counts are summed up
+// apart, fewer connections first; the peak resident memory and the fsync
+// probes are carried into each summary.
+func TestSummarizeSections(t *testing.T) {
+	mem := func(r Run, peak int64) Run { r.Memory = &Memory{StartBytes: 1, PeakBytes: peak, EndBytes: 1}; return r }
+	probe := func(r Run, p50, p99, most float64, n int64) Run {
+		r.Fsync = &DiskLatency{Samples: n, P50: p50, P99: p99, Max: most}
+		return r
+	}
+	runs := []Run{
+		mem(withConns(run("hotsku", TargetFlashstock, 1, 25000, 5), 256), 300<<20),
+		mem(withConns(run("hotsku", TargetFlashstock, 1, 18000, 5), 64), 200<<20),
+		mem(withConns(run("hotsku", TargetFlashstock, 2, 19000, 5), 64), 250<<20),
+		withConns(run("hotsku", TargetNaive, 1, 900, 5), 64),
+		probe(withConns(openRun("hotsku", 1, 12000, 8), 256), 1, 4, 30, 900),
+		probe(withConns(openRun("hotsku", 2, 12000, 9), 256), 2, 6, 20, 800),
+		probe(withConns(openRun("hotsku", 3, 12000, 7), 256), 3, 5, 10, 700),
+	}
+	got, _ := Summarize(runs)
+	var order []string
+	for _, s := range got {
+		order = append(order, fmt.Sprintf("%s@%d %s %s", s.Scenario, s.Connections, s.Target, s.Mode))
+	}
+	want := []string{"hotsku@64 flashstock closed", "hotsku@64 naive closed", "hotsku@256 flashstock closed",
+		"hotsku@256 flashstock open"}
+	if !reflect.DeepEqual(order, want) {
+		t.Fatalf("order:\n got  %v\n want %v", order, want)
+	}
+	if got[0].Throughput != 18500 || got[0].PeakRSS != 250<<20 || got[1].PeakRSS != 0 || got[2].PeakRSS != 300<<20 {
+		t.Errorf("throughput %v, peak RSS %d %d %d; want 18500 and 250, 0, 300 MiB", got[0].Throughput,
+			got[0].PeakRSS, got[1].PeakRSS, got[2].PeakRSS)
+	}
+	if got[0].Fsync != nil {
+		t.Errorf("closed loop has an fsync probe: %+v", got[0].Fsync)
+	}
+	if f := got[3].Fsync; f == nil || *f != (DiskLatency{Samples: 2400, P50: 2, P99: 5, Max: 30}) {
+		t.Errorf("open loop fsync = %+v; want medians p50 2, p99 5, max 30 over 2400 samples", f)
 	}
 }
 
@@ -273,6 +371,69 @@ func TestLatencyChecks(t *testing.T) {
 				t.Errorf("LatencyChecks =\n %+v, want\n %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestLatencyGoal: the order p99 at half the maximum rate is held to the
+// disk's own p99 fsync + 5 ms, and under 10 ms whenever that is under 5 ms;
+// without a probe, under 10 ms.
+func TestLatencyGoal(t *testing.T) {
+	disk := func(p99 float64) *DiskLatency {
+		return &DiskLatency{Samples: 100, P50: p99 / 2, P99: p99, Max: p99 * 2}
+	}
+	tests := []struct {
+		name      string
+		p99       float64
+		disk      *DiskLatency
+		wantLimit float64
+		wantMet   bool
+	}{
+		{"no probe, under 10", 9.9, nil, 10, true},
+		{"no probe, 10 is missed", 10, nil, 10, false},
+		{"fast disk, within 5 ms", 6, disk(2), 7, true},
+		{"fast disk, exactly 5 ms above", 7, disk(2), 7, true},
+		{"fast disk, more than 5 ms above", 7.5, disk(2), 7, false},
+		{"slow disk, within 5 ms", 24, disk(20), 25, true},
+		{"slow disk, over", 40, disk(20), 25, false},
+		{"slow disk: 10 ms is no bound", 12, disk(8), 13, true},
+		{"at 5 ms fsync the disk is not fast", 10, disk(5), 10, true},
+		{"just under 5 ms fsync, 10 ms is a bound", 9.99, disk(4.99), 9.99, true},
+	}
+	for _, tt := range tests {
+		limit, met := latencyGoal(tt.p99, tt.disk)
+		if math.Abs(limit-tt.wantLimit) > 1e-9 || met != tt.wantMet {
+			t.Errorf("%s: latencyGoal(%v, %+v) = %v, %v; want %v, %v", tt.name, tt.p99, tt.disk, limit, met,
+				tt.wantLimit, tt.wantMet)
+		}
+	}
+}
+
+// TestLatencyChecksWithFsyncProbe: the check takes the fsync probe of the
+// open-loop runs it counts (not of others) and holds their p99 to it, in
+// the section (connection count) the open loop ran at.
+func TestLatencyChecksWithFsyncProbe(t *testing.T) {
+	probed := func(r Run, p99 float64) Run {
+		r.Fsync = &DiskLatency{Samples: 1000, P50: p99 / 4, P99: p99, Max: p99 * 3}
+		return r
+	}
+	runs := []Run{
+		withConns(run("hotsku", TargetFlashstock, 1, 14000, 5), 64),
+		withConns(run("hotsku", TargetFlashstock, 1, 20000, 5), 256),
+		withConns(run("hotsku", TargetFlashstock, 2, 21000, 5), 256),
+		withConns(run("hotsku", TargetFlashstock, 3, 19000, 5), 256),
+		probed(withConns(openRun("hotsku", 1, 10000, 12), 256), 8),
+		probed(withConns(openRun("hotsku", 2, 15000, 90), 256), 40), // not near half the maximum
+	}
+	got := LatencyChecks(runs)
+	want := []Check{{Scenario: "hotsku", Connections: 256, Name: CheckP99AtHalfMaxRate, Value: 12, Target: 13, Met: true,
+		Fsync:  &DiskLatency{Samples: 1000, P50: 2, P99: 8, Max: 24},
+		Detail: "open loop at 10,000/s of max 20,000/s, 1 run"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("LatencyChecks =\n %+v, want\n %+v", got, want)
+	}
+	runs[4] = probed(withConns(openRun("hotsku", 1, 10000, 12), 256), 3) // a fast disk: 12 ms is too slow
+	if got := LatencyChecks(runs); len(got) != 1 || got[0].Met || got[0].Target != 8 {
+		t.Fatalf("fast disk: %+v; want missed against 3 + 5 ms", got)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,8 +30,19 @@ func parseBenchFlags(t *testing.T, args ...string) (bench.Config, []string, erro
 
 func TestBenchFlags(t *testing.T) {
 	c, targets, err := parseBenchFlags(t)
-	if err != nil || c.Rounds != bench.DefaultConfig().Rounds || len(targets) != 4 || len(c.Scenarios) != 5 {
+	d := bench.DefaultConfig()
+	if err != nil || c.Rounds != d.Rounds || len(targets) != 4 || len(c.Scenarios) != 6 || c.Products != 1000 ||
+		c.SpreadProducts != 1_000_000 || !slices.Equal(c.HotConnections, []int{64, 256}) {
 		t.Fatalf("defaults: %+v %v %v", c, targets, err)
+	}
+	c, _, err = parseBenchFlags(t, "--quick")
+	if err != nil || c.SpreadProducts != 20_000 || c.Products != 50 || !slices.Equal(c.HotConnections, []int{16}) {
+		t.Fatalf("--quick: %+v %v", c, err)
+	}
+	// --products sizes catalog and spread alike; --hotsku-connections is a list.
+	c, _, err = parseBenchFlags(t, "--quick", "--products", "5000", "--hotsku-connections", "32, 128")
+	if err != nil || c.Products != 5000 || c.SpreadProducts != 5000 || !slices.Equal(c.HotConnections, []int{32, 128}) {
+		t.Fatalf("--products and --hotsku-connections: %+v %v", c, err)
 	}
 	c, _, err = parseBenchFlags(t, "--quick", "--duration", "5s", "--warmup", "0s", "--scenarios", "sellout, hotsku,sellout")
 	q := bench.QuickConfig()
@@ -46,6 +58,12 @@ func TestBenchFlags(t *testing.T) {
 		{"--connections", "100000"},
 		{"--read-ratio", "1.5"},
 		{"--pg-settings", "shared_buffers=1GB fsync"},
+		{"--hotsku-connections", "64,many"},
+		{"--hotsku-connections", "64,64"},
+		{"--hotsku-connections", "0"},
+		{"--hotsku-connections", ""},
+		{"--products", "0"},
+		{"--products", "20000000"},
 	} {
 		if _, _, err := parseBenchFlags(t, args...); !errors.Is(err, errUsage) {
 			t.Errorf("%v: err %v, want a usage error", args, err)
@@ -61,7 +79,8 @@ func TestBenchUsageErrorsExit2(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 	code, stdout, _ := runCmd(t, map[string]string{}, "", "bench", "--help")
-	if code != 0 || !strings.Contains(stdout, "redislock") || !strings.Contains(stdout, "-soak-rate") {
+	if code != 0 || !strings.Contains(stdout, "redislock") || !strings.Contains(stdout, "-soak-rate") ||
+		!strings.Contains(stdout, "-hotsku-connections") || !strings.Contains(stdout, "spread 1000000") {
 		t.Fatalf("--help: exit %d, %q", code, stdout)
 	}
 }

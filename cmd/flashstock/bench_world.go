@@ -29,6 +29,7 @@ const (
 type benchRun struct {
 	world         benchWorld
 	store         *persist.Store
+	fsyncDir      string // on the database's disk: the fsync probe's file goes here
 	adminUser     string
 	adminPassword string
 }
@@ -57,11 +58,16 @@ func startBenchWorld(ctx context.Context, e env, f *benchFlags) (*benchRun, func
 		fmt.Fprintf(e.stderr, "bench: starting throwaway services (their log: %s)\n", logFile.Name())
 	}
 	if r.world.databaseURL == "" {
-		url, stopPG, err := startBenchPostgres(ctx, f.dataDir, strings.Fields(f.pgSettings), logFile, e.stderr)
+		url, disk, stopPG, err := startBenchPostgres(ctx, f.dataDir, strings.Fields(f.pgSettings), logFile, e.stderr)
 		if err != nil {
 			return fail(err)
 		}
-		r.world.databaseURL, stops = url, append(stops, stopPG)
+		r.world.databaseURL, r.fsyncDir, stops = url, disk, append(stops, stopPG)
+	} else {
+		if err := os.MkdirAll(f.dataDir, 0o755); err != nil {
+			return fail(fmt.Errorf("bench: data dir: %w", err))
+		}
+		r.fsyncDir = f.dataDir
 	}
 	if r.world.redisURL == "" {
 		rd, err := devenv.StartRedis(ctx, devenv.RedisConfig{Log: logFile})
@@ -94,32 +100,36 @@ func startBenchWorld(ctx context.Context, e env, f *benchFlags) (*benchRun, func
 
 // startBenchPostgres starts a durable (fsync on) throwaway PostgreSQL in a
 // fresh directory under dataDir, removed when it stops, with the extra
-// server settings given (name=value).
-func startBenchPostgres(ctx context.Context, dataDir string, settings []string, log *os.File, progress io.Writer) (string, func(), error) {
+// server settings given (name=value). It returns the server's URL and a
+// directory on the disk its data (and WAL) is on.
+func startBenchPostgres(ctx context.Context, dataDir string, settings []string, log *os.File,
+	progress io.Writer) (string, string, func(), error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return "", nil, fmt.Errorf("bench: data dir: %w", err)
+		return "", "", nil, fmt.Errorf("bench: data dir: %w", err)
 	}
 	dir, err := os.MkdirTemp(dataDir, "bench-")
 	if err != nil {
-		return "", nil, fmt.Errorf("bench: data dir: %w", err)
+		return "", "", nil, fmt.Errorf("bench: data dir: %w", err)
 	}
 	if dir, err = filepath.Abs(dir); err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	// The server runs as the unprivileged postgres user when we are root.
 	if err := os.Chmod(dir, 0o755); err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	pg, err := devenv.StartPostgres(ctx, devenv.PostgresConfig{DataDir: filepath.Join(dir, "postgres"),
 		Durable: true, Log: log, Settings: settings})
 	if err != nil {
-		return "", nil, errors.Join(fmt.Errorf("bench: PostgreSQL: %w", err), os.RemoveAll(dir))
+		return "", "", nil, errors.Join(fmt.Errorf("bench: PostgreSQL: %w", err), os.RemoveAll(dir))
 	}
 	data, relocated := pg.DataDir()
+	disk := dir
 	if relocated {
 		fmt.Fprintf(progress, "bench: user postgres cannot enter %s, so the bench database lives in %s until the run ends\n", dir, data)
+		disk = filepath.Dir(data)
 	}
-	return pg.URL(), func() {
+	return pg.URL(), disk, func() {
 		_ = pg.Stop(context.Background())
 		_ = os.RemoveAll(dir)
 		if relocated {
@@ -147,7 +157,7 @@ func runBench(ctx context.Context, e env, r *benchRun, cfg bench.Config, names [
 			}
 		}
 	}()
-	env := bench.Env{Auditor: r.store, Log: e.stderr}
+	env := bench.Env{Auditor: r.store, Blocks: r.store, FsyncDir: r.fsyncDir, Log: e.stderr}
 	for _, name := range names {
 		fmt.Fprintf(e.stderr, "bench: starting %s\n", name)
 		p, err := startTarget(ctx, r.world, name)
