@@ -141,6 +141,13 @@ func (c *committer) submit(it *commitItem) error {
 	return nil
 }
 
+// queued returns the operations waiting for a transaction.
+func (c *committer) queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queuedOps
+}
+
 // close lets the workers finish what is queued, then stops them.
 func (c *committer) close() {
 	c.mu.Lock()
@@ -438,15 +445,18 @@ func (c *committer) report(items []*commitItem, rounds map[engine.ID]*productRou
 			msgFor(it.actor.product, it.actor.pid).own = it.actor
 			continue
 		}
-		err := it.ops[0].err
 		for p, pid := range it.reserved {
 			m := msgFor(p, pid)
-			m.reserved = append(m.reserved, reservationDone{orderID: it.ops[0].order.ID, err: err})
+			m.reserved = append(m.reserved, reservationDone{orderID: it.ops[0].order.ID, err: it.ops[0].err})
 		}
-		it.reply <- err
 	}
 	for p, m := range msgs {
 		c.system.Send(pids[p], m)
+	}
+	for _, it := range items { // after the actors, which publish the new stock
+		if it.reply != nil {
+			it.reply <- it.ops[0].err
+		}
 	}
 }
 

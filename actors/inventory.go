@@ -35,10 +35,14 @@ type Inventory struct {
 	committer *committer // the node's commit pipeline
 	loader    *loader    // reads products for the actors
 
-	inflight     atomic.Int64  // admitted requests not yet answered, all SKUs
-	incarnations atomic.Uint64 // makes every spawned actor id unique
-	crashes      atomic.Uint64 // SKU actor panics recovered, all time
-	messages     atomic.Uint64 // requests admitted, all time
+	inflight atomic.Int64 // admitted requests not yet answered, all SKUs
+	// stockEvictedAt is when (unix nanoseconds) an actor whose product's
+	// stock had changed was last stopped: a copy of its stock read before
+	// then may be stale, and live reads can no longer correct it.
+	stockEvictedAt atomic.Int64
+	incarnations   atomic.Uint64 // makes every spawned actor id unique
+	crashes        atomic.Uint64 // SKU actor panics recovered, all time
+	messages       atomic.Uint64 // requests admitted, all time
 
 	stop      chan struct{} // closed by Close
 	loopDone  chan struct{} // closed when the passivation loop ends
@@ -61,6 +65,11 @@ type skuEntry struct {
 	inflight atomic.Int64
 	requests atomic.Uint64 // admitted since spawned, for the hottest-SKU view
 	lastUsed time.Time     // guarded by the shard's mutex
+	// product is the actor's product as last committed (nil until loaded,
+	// or while reloading), published by the actor for reads from memory;
+	// changed says a commit moved its stock since it was loaded.
+	product atomic.Pointer[engine.Product]
+	changed atomic.Bool
 }
 
 // NewInventory builds the inventory on a hollywood system and starts its
@@ -255,6 +264,7 @@ func (inv *Inventory) retire(id engine.ID, e *skuEntry) {
 	idle := sh.skus[id] == e && e.inflight.Load() == 0
 	if idle {
 		delete(sh.skus, id)
+		inv.evicted(e, time.Now())
 	}
 	sh.mu.Unlock()
 	if idle {
@@ -288,6 +298,7 @@ func (inv *Inventory) passivateIdle(now time.Time) int {
 		for id, e := range sh.skus {
 			if e.inflight.Load() == 0 && now.Sub(e.lastUsed) >= inv.cfg.ActorIdle {
 				delete(sh.skus, id)
+				inv.evicted(e, now)
 				pids = append(pids, e.pid)
 			}
 		}
@@ -299,17 +310,52 @@ func (inv *Inventory) passivateIdle(now time.Time) int {
 	return len(pids)
 }
 
+// evicted records that e's actor is being stopped at now.
+func (inv *Inventory) evicted(e *skuEntry, now time.Time) {
+	if e.changed.Load() {
+		inv.stockEvictedAt.Store(now.UnixNano())
+	}
+}
+
+// Product returns a product from its live SKU actor's memory, as last
+// committed: ok false when no actor of it is live and loaded (read the
+// database then). It sends no message and waits for nothing.
+func (inv *Inventory) Product(id engine.ID) (p engine.Product, ok bool) {
+	sh := inv.shards[engine.ShardOf(id, len(inv.shards))]
+	sh.mu.Lock()
+	e := sh.skus[id]
+	sh.mu.Unlock()
+	if e == nil {
+		return engine.Product{}, false
+	}
+	if snap := e.product.Load(); snap != nil {
+		return *snap, true
+	}
+	return engine.Product{}, false
+}
+
+// StockEvictedSince reports whether, since t, an actor was stopped whose
+// product's stock had changed while it was live: a copy of stock read at
+// t or before may then be stale where Product can no longer say.
+func (inv *Inventory) StockEvictedSince(t time.Time) bool {
+	return inv.stockEvictedAt.Load() >= t.UnixNano()
+}
+
 // Stats is a snapshot of the inventory for operators.
 type Stats struct {
 	LiveActors int    // SKU actors currently spawned
 	Inflight   int64  // requests admitted and not yet answered
 	Crashes    uint64 // SKU actor panics recovered since start
 	Messages   uint64 // requests admitted (messages sent to SKU actors) since start
+	// CommitQueued is the operations waiting for a transaction of the
+	// commit pipeline.
+	CommitQueued int
 }
 
 // Stats returns a snapshot of the inventory.
 func (inv *Inventory) Stats() Stats {
-	s := Stats{Inflight: inv.inflight.Load(), Crashes: inv.crashes.Load(), Messages: inv.messages.Load()}
+	s := Stats{Inflight: inv.inflight.Load(), Crashes: inv.crashes.Load(), Messages: inv.messages.Load(),
+		CommitQueued: inv.committer.queued()}
 	for _, sh := range inv.shards {
 		sh.mu.Lock()
 		s.LiveActors += len(sh.skus)

@@ -202,9 +202,10 @@ const opBytesBase = 160
 
 // sku is the actor's state; only its Receive touches it.
 type sku struct {
-	id  engine.ID
-	inv *Inventory
-	pid *actor.PID
+	id    engine.ID
+	inv   *Inventory
+	pid   *actor.PID
+	entry *skuEntry // this incarnation's entry, where the product is published
 
 	ledger       engine.Ledger
 	loaded       bool
@@ -217,6 +218,7 @@ type sku struct {
 	update       *updateProduct // waiting for the open work to commit, or running
 	updating     bool           // update is running
 	flushQueued  bool           // a flush message is in the inbox
+	loadCovers   int            // stashed requests that came before the load in flight
 
 	current      *skuCall // the request being handled, for crash recovery
 	crashes      []time.Time
@@ -276,6 +278,9 @@ func callOf(m any) *skuCall {
 func (a *sku) request(c *actor.Context, m any) {
 	call := callOf(m)
 	a.current = call
+	if a.entry == nil {
+		a.entry = call.entry
+	}
 	if !a.backoffUntil.IsZero() && time.Now().Before(a.backoffUntil) {
 		call.fail(fmt.Errorf("%w: product %s is recovering from repeated crashes", engine.ErrUnavailable, a.id))
 		return
@@ -421,29 +426,22 @@ func (a *sku) submit() {
 	a.inflight = ct
 }
 
-// stockCommitted takes the committer's report: it answers the actor's own
-// operations, settles the reservations it names, and brings the ledger to
-// the stock the database returned.
+// stockCommitted takes the committer's report: it brings the ledger to the
+// stock the database returned and publishes it, then answers the actor's
+// own operations (so a read after an answer sees the order), and settles
+// the reservations it names.
 func (a *sku) stockCommitted(m *stockCommitted) {
 	var taken int64
-	if ct := m.own; ct != nil {
+	ct := m.own
+	if ct != nil {
 		if ct == a.inflight {
 			a.inflight = nil
 		}
 		for i, op := range ct.ops {
-			if err := ct.item.ops[i].err; err != nil {
+			if ct.item.ops[i].err != nil {
 				a.untake(op.units)
-				op.call.fail(err)
-				continue
-			}
-			taken += op.units
-			switch {
-			case op.order != nil:
-				op.call.answer(skuResult{order: op.order})
-			case op.product != nil:
-				op.call.answer(skuResult{product: op.product})
-			default:
-				op.call.answer(skuResult{})
+			} else {
+				taken += op.units
 			}
 		}
 	}
@@ -465,6 +463,30 @@ func (a *sku) stockCommitted(m *stockCommitted) {
 		a.unload()
 	case m.committed && a.loaded:
 		a.settle(taken, m.stock)
+		if a.entry != nil {
+			a.entry.changed.Store(true)
+		}
+		a.publish()
+	}
+	if ct != nil {
+		answerCommitted(ct)
+	}
+}
+
+// answerCommitted answers each operation of a contribution with its
+// outcome.
+func answerCommitted(ct *contribution) {
+	for i, op := range ct.ops {
+		switch err := ct.item.ops[i].err; {
+		case err != nil:
+			op.call.fail(err)
+		case op.order != nil:
+			op.call.answer(skuResult{order: op.order})
+		case op.product != nil:
+			op.call.answer(skuResult{product: op.product})
+		default:
+			op.call.answer(skuResult{})
+		}
 	}
 }
 
@@ -498,6 +520,7 @@ func (a *sku) settle(taken int64, r engine.StockCommitted) {
 func (a *sku) unload() {
 	a.failOpen(fmt.Errorf("%w: product %s is reloading; retry", engine.ErrUnavailable, a.id))
 	a.loaded, a.ledger, a.reloadWanted = false, engine.Ledger{}, true
+	a.publish()
 }
 
 // afterOutstanding moves on once the committer has nothing of the
@@ -531,7 +554,7 @@ func (a *sku) load(c *actor.Context) {
 		a.failStash(err)
 		return
 	}
-	a.loading, a.reloadWanted = true, false
+	a.loading, a.reloadWanted, a.loadCovers = true, false, len(a.stash)
 }
 
 // productLoaded starts (or restarts) the ledger and replays the stash.
@@ -543,18 +566,42 @@ func (a *sku) productLoaded(c *actor.Context, m productLoaded) {
 		}
 	}
 	if m.err != nil {
-		entry := a.stashEntry()
-		a.failStash(m.err)
-		if errors.Is(m.err, engine.ErrNotFound) && entry != nil {
+		// Only the requests that came before the load asked are answered
+		// with its error: a later one may have come after the product was
+		// created, and needs a read of its own.
+		covered := a.stash[:min(a.loadCovers, len(a.stash))]
+		a.stash = a.stash[len(covered):]
+		for _, sm := range covered {
+			callOf(sm).fail(m.err)
+		}
+		switch {
+		case len(a.stash) > 0:
+			a.afterOutstanding(c)
+		case errors.Is(m.err, engine.ErrNotFound) && a.entry != nil:
 			// Ids cost nothing to invent: an unknown product keeps no
 			// actor. A product created under this id later gets a new
 			// actor, which loads it.
-			a.inv.retire(a.id, entry)
+			a.inv.retire(a.id, a.entry)
 		}
 		return
 	}
 	a.loaded = true
+	a.publish()
 	a.replay(c)
+}
+
+// publish makes the ledger's product (as last committed) readable from
+// memory, or withdraws it while the product is not loaded.
+func (a *sku) publish() {
+	if a.entry == nil {
+		return
+	}
+	if !a.loaded {
+		a.entry.product.Store(nil)
+		return
+	}
+	p := a.ledger.Product()
+	a.entry.product.Store(&p)
 }
 
 // replay handles the stashed requests in arrival order, as long as they
@@ -568,16 +615,6 @@ func (a *sku) replay(c *actor.Context) {
 		a.request(c, m)
 	}
 	a.afterOutstanding(c)
-}
-
-// stashEntry is the admission entry the stashed requests came through.
-func (a *sku) stashEntry() *skuEntry {
-	for _, m := range a.stash {
-		if call := callOf(m); call != nil {
-			return call.entry
-		}
-	}
-	return nil
 }
 
 // runUpdate applies the pending update on a goroutine of its own: the
@@ -611,6 +648,7 @@ func (a *sku) productUpdated(c *actor.Context, m productUpdated) {
 			a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Msg("ledger rejected the updated product")
 			a.unload()
 		}
+		a.publish()
 		up.answer(skuResult{product: &m.product})
 	}
 	a.replay(c)
@@ -643,6 +681,7 @@ func (a *sku) failAll(err error) {
 		a.update = nil
 	}
 	a.loaded, a.ledger = false, engine.Ledger{}
+	a.publish()
 }
 
 // recoverCrash turns a panic into failed requests and a reload, and puts

@@ -33,6 +33,18 @@ type Products interface {
 	UpdateProduct(ctx context.Context, id engine.ID, change func(engine.Product) (engine.Product, error)) (engine.Product, error)
 }
 
+// LiveStock reads products from the memory of the SKU actors selling them
+// right now, whose stock is ahead of any copy (the list cache's pages).
+type LiveStock interface {
+	// LiveProduct returns the product as its live actor last committed
+	// it; ok false when no actor of it is live.
+	LiveProduct(id engine.ID) (p engine.Product, ok bool)
+	// StockEvictedSince reports whether, since t, an actor was stopped
+	// whose product's stock had changed: a copy of stock read at t may
+	// then be stale where LiveProduct can no longer correct it.
+	StockEvictedSince(t time.Time) bool
+}
+
 // ListCache keeps rendered product-list pages. Any error is treated as a
 // cache miss by the caller: the cache is never needed for correctness.
 //

@@ -51,6 +51,9 @@ func (s *Server) listProducts(c *call) error {
 	key := listCacheKey(pg)
 	look := s.cachedPage(c, key)
 	body := look.page
+	if s.deps.Live != nil {
+		return s.listLive(c, pg, key, look)
+	}
 	if body == nil {
 		if body, err = s.renderPage(c, pg); err != nil {
 			return err
@@ -78,9 +81,23 @@ func cursorOrStart(after engine.ID) string {
 // renderPage reads one page plus one product, to know whether another page
 // follows, and encodes it.
 func (s *Server) renderPage(c *call, pg page) ([]byte, error) {
+	out, err := s.readPage(c, pg)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("encode product page: %w", err)
+	}
+	return body, nil
+}
+
+// readPage reads one page plus one product, to know whether another page
+// follows.
+func (s *Server) readPage(c *call, pg page) (productPageJSON, error) {
 	products, err := s.deps.Products.ListProducts(c.context, pg.after, pg.limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("list products: %w", err)
+		return productPageJSON{}, fmt.Errorf("list products: %w", err)
 	}
 	out := productPageJSON{Items: make([]productJSON, 0, min(len(products), pg.limit))}
 	if len(products) > pg.limit {
@@ -91,11 +108,7 @@ func (s *Server) renderPage(c *call, pg page) ([]byte, error) {
 	for _, p := range products {
 		out.Items = append(out.Items, newProductJSON(p))
 	}
-	body, err := json.Marshal(out)
-	if err != nil {
-		return nil, fmt.Errorf("encode product page: %w", err)
-	}
-	return body, nil
+	return out, nil
 }
 
 // cacheLookup is what cachedPage found: the page on a hit, nil on a miss;

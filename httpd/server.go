@@ -40,8 +40,11 @@ type Deps struct {
 	Products Products
 	Orders   Orders
 	Cache    ListCache
-	Checks   map[string]Pinger
-	Log      zerolog.Logger
+	// Live corrects the stock of listed products from the SKU actors'
+	// memory; nil = pages show stock as read (and cached).
+	Live   LiveStock
+	Checks map[string]Pinger
+	Log    zerolog.Logger
 
 	// OrderLimiter limits order creation per user and AuthLimiter login and
 	// registration per client IP; nil = no limit.

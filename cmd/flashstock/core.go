@@ -126,13 +126,29 @@ func (k *core) stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// catalogue is the httpd Products port: reads and creation from the store,
+// catalogue is the httpd Products port: reads from the memory of a
+// product's live SKU actor, else from the store; creation in the store;
 // every change of an existing product through its SKU actor (the only
-// writer of its stock).
+// writer of its stock). It is also httpd's LiveStock.
 type catalogue struct {
 	*persist.Store
 	inv *actors.Inventory
 }
+
+// Product answers from the product's live actor (its stock as last
+// committed, ahead of nothing) or the store.
+func (c catalogue) Product(ctx context.Context, id engine.ID) (engine.Product, error) {
+	if p, ok := c.inv.Product(id); ok {
+		return p, nil
+	}
+	return c.Store.Product(ctx, id)
+}
+
+// LiveProduct is the product as its live actor last committed it.
+func (c catalogue) LiveProduct(id engine.ID) (engine.Product, bool) { return c.inv.Product(id) }
+
+// StockEvictedSince says whether an actor with changed stock stopped since t.
+func (c catalogue) StockEvictedSince(t time.Time) bool { return c.inv.StockEvictedSince(t) }
 
 // UpdateProduct goes through the product's actor.
 func (c catalogue) UpdateProduct(ctx context.Context, id engine.ID,
