@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/flashstock/flashstock/engine"
@@ -12,6 +13,7 @@ import (
 const (
 	ShardsDefault            = 256
 	ActorIdleDefault         = 5 * time.Minute
+	ActorsMaxDefault         = 100_000
 	InflightPerSKUMaxDefault = 4096
 	InflightMaxDefault       = 65536
 	BatchOrdersMaxDefault    = 1000
@@ -30,9 +32,11 @@ const (
 	HoldTimeoutDefault       = time.Minute
 	RepairIntervalDefault    = 10 * time.Second
 	ReleaseTimeoutDefault    = 5 * time.Second
-	// skuInboxSize is the initial inbox of a SKU actor: small, since a
-	// million idle actors must fit in memory (the inbox grows on demand).
-	skuInboxSize = 8
+	// skuInboxSize is the initial inbox of a SKU actor: the smallest that
+	// holds a message without growing (hollywood's ring holds one less
+	// than its size, and doubles when full), since idle actors must cost
+	// little (the inbox of a busy one grows, and stays grown).
+	skuInboxSize = 2
 	// shardsMax bounds the shard count (each shard is a mutex and a map).
 	shardsMax = 1 << 16
 	// committersMax bounds the transactions in flight (each a connection).
@@ -49,6 +53,11 @@ type Config struct {
 	// ActorIdle is how long a SKU actor may stay unused before it is
 	// passivated (stopped; the next request spawns it again).
 	ActorIdle time.Duration
+	// ActorsMax caps the live SKU actors: spawning one more first
+	// passivates the least recently used with nothing in flight
+	// (approximately: see Inventory's eviction). An idle actor costs about
+	// 1 KiB of heap.
+	ActorsMax int
 	// OrderTTL is how long a pending order waits for payment.
 	OrderTTL time.Duration
 	// InflightPerSKUMax and InflightMax bound the requests admitted to one
@@ -105,6 +114,7 @@ type TestingKnobs struct {
 
 func (c Config) withDefaults() Config {
 	orDefault(&c.Shards, ShardsDefault)
+	orDefault(&c.ActorsMax, ActorsMaxDefault)
 	orDefault(&c.InflightPerSKUMax, InflightPerSKUMaxDefault)
 	orDefault(&c.InflightMax, InflightMaxDefault)
 	orDefault(&c.BatchOrdersMax, BatchOrdersMaxDefault)
@@ -146,8 +156,9 @@ func (c Config) Validate() error {
 		}
 	}
 	add(c.Shards >= 1 && c.Shards <= shardsMax, "shards: must be between 1 and %d", shardsMax)
-	add(c.InflightPerSKUMax >= 1 && c.InflightPerSKUMax <= c.InflightMax,
-		"in-flight limits: need 1 <= per SKU <= overall")
+	add(c.ActorsMax >= 1, "actors max: must be at least 1")
+	add(c.InflightPerSKUMax >= 1 && c.InflightPerSKUMax <= c.InflightMax && c.InflightPerSKUMax <= math.MaxInt32,
+		"in-flight limits: need 1 <= per SKU <= overall, per SKU <= %d", math.MaxInt32)
 	add(c.BatchOrdersMax >= 1 && c.BatchBytesMax >= 1<<10 && c.BatchProductsMax >= 1,
 		"batch limits: need >= 1 order, >= 1 KiB and >= 1 product")
 	add(c.Committers >= 1 && c.Committers <= committersMax, "committers: must be between 1 and %d", committersMax)

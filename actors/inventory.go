@@ -20,8 +20,9 @@ import (
 )
 
 // Inventory routes stock work to SKU actors: one actor per product,
-// spawned on first use and passivated when idle, found through a fixed
-// number of shards keyed by a stable hash of the product id. It is the
+// spawned on first use and passivated when idle or when the live actors
+// reach ActorsMax, found through a fixed number of shards keyed by a stable
+// hash of the product id. It is the
 // typed client of the SKU actors and applies backpressure: a request beyond
 // the in-flight bounds is refused at once with engine.ErrOverloaded, and
 // every wait for an actor ends by the caller's context deadline with
@@ -43,33 +44,48 @@ type Inventory struct {
 	incarnations   atomic.Uint64 // makes every spawned actor id unique
 	crashes        atomic.Uint64 // SKU actor panics recovered, all time
 	messages       atomic.Uint64 // requests admitted, all time
+	evictions      atomic.Uint64 // actors passivated to stay under ActorsMax, all time
+	// live counts the entries of every shard (the live SKU actors), plus
+	// the admissions about to add one: it exceeds ActorsMax only while
+	// such an admission evicts, or when eviction found no idle actor.
+	live      atomic.Int64
+	evictHand atomic.Uint32 // the next shard eviction samples
+	epoch     time.Time     // of clock
 
 	stop      chan struct{} // closed by Close
 	loopDone  chan struct{} // closed when the passivation loop ends
 	closeOnce sync.Once
 }
 
-// shard is one routing bucket: the live SKU actors of its products.
+// shard is one routing bucket: the live SKU actors of its products, also
+// kept in order of last use (a list through the entries, most recent
+// first) for passivation and eviction. Fields guarded by mu.
 type shard struct {
-	mu     sync.Mutex
-	skus   map[engine.ID]*skuEntry // guarded by mu
-	closed bool                    // guarded by mu; no more spawns
+	mu             sync.Mutex
+	skus           map[engine.ID]*skuEntry
+	recent, oldest *skuEntry // the ends of the use order
+	closed         bool      // no more spawns
 }
 
 // skuEntry is one live SKU actor. inflight only grows under the shard's
 // mutex (admission) and shrinks when the actor answers, so the passivation
 // check "inflight == 0 under the mutex" means nobody can still be talking
-// to the actor once its entry is gone.
+// to the actor once its entry is gone. An entry is 64 bytes: a million
+// products may have one each.
 type skuEntry struct {
-	pid      *actor.PID
-	inflight atomic.Int64
-	requests atomic.Uint64 // admitted since spawned, for the hottest-SKU view
-	lastUsed time.Time     // guarded by the shard's mutex
+	pid   *actor.PID
+	actor *sku // for its product id (immutable); only the actor touches the rest
 	// product is the actor's product as last committed (nil until loaded,
 	// or while reloading), published by the actor for reads from memory;
 	// changed says a commit moved its stock since it was loaded.
-	product atomic.Pointer[engine.Product]
-	changed atomic.Bool
+	product  atomic.Pointer[engine.Product]
+	requests atomic.Uint64 // admitted since spawned, for the hottest-SKU view
+	// lastUsed (Inventory.clock) and the neighbours in the shard's use
+	// order are guarded by the shard's mutex.
+	lastUsed     int64
+	newer, older *skuEntry
+	inflight     atomic.Int32 // bounded by InflightPerSKUMax
+	changed      atomic.Bool
 }
 
 // NewInventory builds the inventory on a hollywood system and starts its
@@ -82,7 +98,7 @@ func NewInventory(system *actor.Engine, store SKUStore, cfg Config, log zerolog.
 	if system == nil || store == nil {
 		return nil, errors.New("actors: NewInventory needs a system and a store")
 	}
-	inv := &Inventory{system: system, store: store, cfg: cfg, log: log,
+	inv := &Inventory{system: system, store: store, cfg: cfg, log: log, epoch: time.Now(),
 		shards: make([]*shard, cfg.Shards), stop: make(chan struct{}), loopDone: make(chan struct{})}
 	for i := range inv.shards {
 		inv.shards[i] = &shard{skus: map[engine.ID]*skuEntry{}}
@@ -190,7 +206,10 @@ var errNotSubmitted = errors.New("not submitted")
 // request admits one message for a product's actor, sends it and waits for
 // the answer or the context's end.
 func (inv *Inventory) request(ctx context.Context, id engine.ID, msg any, call *skuCall) (skuResult, error) {
-	e, err := inv.admit(id)
+	e, evicted, err := inv.admit(id)
+	for _, pid := range evicted {
+		inv.system.Poison(pid)
+	}
 	if err != nil {
 		return skuResult{}, err
 	}
@@ -207,42 +226,203 @@ func (inv *Inventory) request(ctx context.Context, id engine.ID, msg any, call *
 }
 
 // admit finds or spawns the product's actor and counts one request in
-// flight, or refuses it when a bound is reached.
-func (inv *Inventory) admit(id engine.ID) (*skuEntry, error) {
+// flight, or refuses it when a bound is reached. Spawning an actor when
+// ActorsMax are live first evicts (see evict): the caller poisons the
+// actors it returns, outside the shard's mutex.
+func (inv *Inventory) admit(id engine.ID) (_ *skuEntry, evicted []*actor.PID, _ error) {
 	if inv.inflight.Add(1) > int64(inv.cfg.InflightMax) {
 		inv.inflight.Add(-1)
-		return nil, fmt.Errorf("%w: %d requests in flight", engine.ErrOverloaded, inv.cfg.InflightMax)
+		return nil, nil, fmt.Errorf("%w: %d requests in flight", engine.ErrOverloaded, inv.cfg.InflightMax)
 	}
 	sh := inv.shards[engine.ShardOf(id, len(inv.shards))]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.closed {
 		inv.inflight.Add(-1)
-		return nil, fmt.Errorf("%w: shutting down", engine.ErrUnavailable)
+		return nil, nil, fmt.Errorf("%w: shutting down", engine.ErrUnavailable)
 	}
+	now := inv.clock()
 	e := sh.skus[id]
 	if e == nil {
-		e = &skuEntry{pid: inv.spawn(id)}
+		if over := inv.live.Add(1) - int64(inv.cfg.ActorsMax); over > 0 {
+			evicted = inv.evict(sh, int(min(over, evictPerSpawnMax)), now)
+		}
+		e = inv.spawn(id)
 		sh.skus[id] = e
+		sh.pushRecent(e, now)
+	} else {
+		sh.touch(e, now)
 	}
-	if e.inflight.Load() >= int64(inv.cfg.InflightPerSKUMax) {
+	if e.inflight.Load() >= int32(inv.cfg.InflightPerSKUMax) {
 		inv.inflight.Add(-1)
-		return nil, fmt.Errorf("%w: product %s has %d requests in flight", engine.ErrOverloaded, id, inv.cfg.InflightPerSKUMax)
+		return nil, evicted, fmt.Errorf("%w: product %s has %d requests in flight", engine.ErrOverloaded, id, inv.cfg.InflightPerSKUMax)
 	}
 	e.inflight.Add(1)
 	e.requests.Add(1)
 	inv.messages.Add(1)
-	e.lastUsed = time.Now()
-	return e, nil
+	return e, evicted, nil
 }
 
-// spawn starts an actor for the product. Every incarnation gets its own id,
-// so a new one never collides with one still stopping (hollywood returns
-// the old PID for a duplicate id).
-func (inv *Inventory) spawn(id engine.ID) *actor.PID {
-	n := inv.incarnations.Add(1)
-	return inv.system.Spawn(func() actor.Receiver { return newSKU(id, inv) }, "sku",
-		actor.WithID(id.String()+"."+strconv.FormatUint(n, 10)), actor.WithInboxSize(skuInboxSize))
+// spawn starts an actor for the product and returns its entry. Every
+// incarnation gets its own id, so a new one never collides with one still
+// stopping (hollywood returns the old PID for a duplicate id). The id is
+// the incarnation's number alone, in base 36: hollywood keeps it twice per
+// actor, and the actor's logs name its product.
+func (inv *Inventory) spawn(id engine.ID) *skuEntry {
+	a := newSKU(id, inv)
+	e := &skuEntry{actor: a}
+	a.entry = e
+	e.pid = inv.system.Spawn(func() actor.Receiver { return a }, "sku",
+		actor.WithID(strconv.FormatUint(inv.incarnations.Add(1), 36)), actor.WithInboxSize(skuInboxSize))
+	return e
+}
+
+// clock is the monotonic time of the use order, in nanoseconds.
+func (inv *Inventory) clock() int64 { return int64(time.Since(inv.epoch)) }
+
+// pushRecent adds e as the shard's most recently used entry; sh.mu is held.
+func (sh *shard) pushRecent(e *skuEntry, now int64) {
+	e.lastUsed, e.older, e.newer = now, sh.recent, nil
+	if sh.recent != nil {
+		sh.recent.newer = e
+	} else {
+		sh.oldest = e
+	}
+	sh.recent = e
+}
+
+// unlink takes e out of the use order; sh.mu is held.
+func (sh *shard) unlink(e *skuEntry) {
+	if e.newer != nil {
+		e.newer.older = e.older
+	} else {
+		sh.recent = e.older
+	}
+	if e.older != nil {
+		e.older.newer = e.newer
+	} else {
+		sh.oldest = e.newer
+	}
+	e.newer, e.older = nil, nil
+}
+
+// touch makes e the most recently used entry; sh.mu is held.
+func (sh *shard) touch(e *skuEntry, now int64) {
+	if sh.recent != e {
+		sh.unlink(e)
+		sh.pushRecent(e, now)
+	}
+	e.lastUsed = now
+}
+
+// remove takes e's actor out of the shard, which must be idle (nothing in
+// flight: nothing can reach the actor any more), and records it; the
+// caller stops the actor. sh.mu is held.
+func (inv *Inventory) remove(sh *shard, e *skuEntry, now time.Time) {
+	delete(sh.skus, e.actor.id)
+	sh.unlink(e)
+	inv.live.Add(-1)
+	inv.evicted(e, now)
+}
+
+// Eviction keeps the live actors under ActorsMax, approximately least
+// recently used first, at a bounded cost to the admission that spawns: it
+// happens under the admitting shard's mutex, which is held already, and
+// tries (never waits for) the mutexes of two more shards, taken in turn
+// round the shards. In each of these shards the candidate is its least
+// recently used entry with nothing in flight; the oldest of the candidates
+// is evicted (a sampled LRU, as Redis does). An entry found with work in
+// flight on the way is in use: it moves to the recent end. When no sampled
+// shard has a candidate (few actors over many shards, or many in flight),
+// the other shards are tried in turn for one.
+//
+// Each spawn past the cap evicts up to evictPerSpawnMax actors, so the count
+// comes back under the cap after it was passed. It is passed only when no
+// shard had an idle actor to give (every live actor had work in flight, or
+// the shards holding idle ones were locked at that instant): admission goes
+// on rather than refusing, so the excess is bounded by the requests in
+// flight, and lasts until the next spawns evict it.
+const (
+	evictPerSpawnMax = 2
+	evictSampled     = 2 // shards tried besides the admitting one
+	evictWalkMax     = 8 // in-flight entries passed over in one shard
+)
+
+// evict removes up to n idle actors for a spawn in own, whose mutex is
+// held, and returns their PIDs to poison once it is released.
+func (inv *Inventory) evict(own *shard, n int, now int64) []*actor.PID {
+	var pids []*actor.PID
+	wall := time.Now()
+	for range n {
+		victim, in := inv.evictionCandidate(own, now)
+		if victim == nil {
+			break
+		}
+		inv.remove(in, victim, wall)
+		if in != own {
+			in.mu.Unlock()
+		}
+		inv.evictions.Add(1)
+		pids = append(pids, victim.pid)
+	}
+	return pids
+}
+
+// evictionCandidate finds the actor to evict and its shard, locked (own
+// is locked already), or nil.
+func (inv *Inventory) evictionCandidate(own *shard, now int64) (*skuEntry, *shard) {
+	best, bestShard := own.idleOldest(now), own
+	locked := make([]*shard, 0, evictSampled)
+	for range evictSampled {
+		sh := inv.shards[int(inv.evictHand.Add(1))%len(inv.shards)]
+		if sh == own || slices.Contains(locked, sh) || !sh.mu.TryLock() {
+			continue
+		}
+		locked = append(locked, sh)
+		if e := sh.idleOldest(now); e != nil && (best == nil || e.lastUsed < best.lastUsed) {
+			best, bestShard = e, sh
+		}
+	}
+	for _, sh := range locked {
+		if sh != bestShard {
+			sh.mu.Unlock()
+		}
+	}
+	if best != nil {
+		return best, bestShard
+	}
+	start := int(inv.evictHand.Load())
+	for i := range len(inv.shards) {
+		sh := inv.shards[(start+i)%len(inv.shards)]
+		if sh == own || !sh.mu.TryLock() {
+			continue
+		}
+		if e := sh.idleOldest(now); e != nil {
+			return e, sh
+		}
+		sh.mu.Unlock()
+	}
+	return nil, nil
+}
+
+// idleOldest returns the shard's least recently used entry with nothing in
+// flight, or nil; entries in flight passed over move to the recent end.
+// sh.mu is held.
+func (sh *shard) idleOldest(now int64) *skuEntry {
+	if sh.closed {
+		return nil
+	}
+	for range evictWalkMax {
+		e := sh.oldest
+		if e == nil || e.inflight.Load() == 0 {
+			return e
+		}
+		if e == sh.recent {
+			return nil // every entry is in flight
+		}
+		sh.touch(e, now)
+	}
+	return nil
 }
 
 // finish gives back one admission; the actor calls it when it answers.
@@ -263,8 +443,7 @@ func (inv *Inventory) retire(id engine.ID, e *skuEntry) {
 	sh.mu.Lock()
 	idle := sh.skus[id] == e && e.inflight.Load() == 0
 	if idle {
-		delete(sh.skus, id)
-		inv.evicted(e, time.Now())
+		inv.remove(sh, e, time.Now())
 	}
 	sh.mu.Unlock()
 	if idle {
@@ -290,17 +469,20 @@ func (inv *Inventory) passivateLoop() {
 }
 
 // passivateIdle stops every actor with nothing in flight that was last
-// used ActorIdle before now, and returns how many.
+// used ActorIdle before now, and returns how many. It walks each shard's
+// use order from the oldest end to the first entry used since.
 func (inv *Inventory) passivateIdle(now time.Time) int {
 	var pids []*actor.PID
+	before := int64(now.Sub(inv.epoch) - inv.cfg.ActorIdle)
 	for _, sh := range inv.shards {
 		sh.mu.Lock()
-		for id, e := range sh.skus {
-			if e.inflight.Load() == 0 && now.Sub(e.lastUsed) >= inv.cfg.ActorIdle {
-				delete(sh.skus, id)
-				inv.evicted(e, now)
+		for e := sh.oldest; e != nil && e.lastUsed <= before; {
+			newer := e.newer
+			if e.inflight.Load() == 0 {
+				inv.remove(sh, e, now)
 				pids = append(pids, e.pid)
 			}
+			e = newer
 		}
 		sh.mu.Unlock()
 	}
@@ -343,10 +525,13 @@ func (inv *Inventory) StockEvictedSince(t time.Time) bool {
 
 // Stats is a snapshot of the inventory for operators.
 type Stats struct {
-	LiveActors int    // SKU actors currently spawned
+	// LiveActors is the SKU actors currently spawned (and being spawned:
+	// an admission counts its actor before evicting for it).
+	LiveActors int
 	Inflight   int64  // requests admitted and not yet answered
 	Crashes    uint64 // SKU actor panics recovered since start
 	Messages   uint64 // requests admitted (messages sent to SKU actors) since start
+	Evictions  uint64 // SKU actors passivated to stay under ActorsMax since start
 	// CommitQueued is the operations waiting for a transaction of the
 	// commit pipeline.
 	CommitQueued int
@@ -354,14 +539,8 @@ type Stats struct {
 
 // Stats returns a snapshot of the inventory.
 func (inv *Inventory) Stats() Stats {
-	s := Stats{Inflight: inv.inflight.Load(), Crashes: inv.crashes.Load(), Messages: inv.messages.Load(),
-		CommitQueued: inv.committer.queued()}
-	for _, sh := range inv.shards {
-		sh.mu.Lock()
-		s.LiveActors += len(sh.skus)
-		sh.mu.Unlock()
-	}
-	return s
+	return Stats{LiveActors: int(inv.live.Load()), Inflight: inv.inflight.Load(), Crashes: inv.crashes.Load(),
+		Messages: inv.messages.Load(), Evictions: inv.evictions.Load(), CommitQueued: inv.committer.queued()}
 }
 
 // hottestMax bounds Hottest.
@@ -375,7 +554,7 @@ func (inv *Inventory) Hottest(n int) []engine.SKUHeat {
 	for _, sh := range inv.shards {
 		sh.mu.Lock()
 		for id, e := range sh.skus {
-			all = append(all, engine.SKUHeat{ProductID: id, Inflight: e.inflight.Load(), Requests: e.requests.Load()})
+			all = append(all, engine.SKUHeat{ProductID: id, Inflight: int64(e.inflight.Load()), Requests: e.requests.Load()})
 		}
 		sh.mu.Unlock()
 	}
@@ -404,10 +583,12 @@ func (inv *Inventory) Close(ctx context.Context) error {
 		inv.drain(ctx)
 		for _, sh := range inv.shards {
 			sh.mu.Lock()
+			inv.live.Add(-int64(len(sh.skus)))
 			for id, e := range sh.skus {
 				pids = append(pids, e.pid)
 				delete(sh.skus, id)
 			}
+			sh.recent, sh.oldest = nil, nil
 			sh.mu.Unlock()
 		}
 	})

@@ -200,13 +200,23 @@ type reservation struct {
 // opBytesBase estimates the fixed size of one operation in a commit.
 const opBytesBase = 160
 
-// sku is the actor's state; only its Receive touches it.
+// sku is the actor's state; only its Receive touches it. What an idle
+// actor needs is here; everything else is in skuState, which exists only
+// while the actor has something to do (see wake and sleep): a million idle
+// actors must fit in memory.
 type sku struct {
-	id    engine.ID
-	inv   *Inventory
-	pid   *actor.PID
-	entry *skuEntry // this incarnation's entry, where the product is published
+	id        engine.ID
+	inv       *Inventory
+	pid       *actor.PID
+	entry     *skuEntry // this incarnation's entry, where the product is published
+	*skuState           // nil while asleep
+}
 
+// skuState is the state of an actor with something to do. An actor asleep
+// has none: its product is entry.product (nil: not loaded) with nothing
+// taken, and every other field is zero. Every field added here must be
+// checked by sleep.
+type skuState struct {
 	ledger       engine.Ledger
 	loaded       bool
 	loading      bool
@@ -234,6 +244,16 @@ func (a *sku) Receive(c *actor.Context) {
 	if a.pid == nil {
 		a.pid = c.PID()
 	}
+	switch c.Message().(type) {
+	case actor.Initialized, actor.Started:
+		return // nothing to do yet: stay asleep
+	case actor.Stopped:
+		if a.skuState == nil { // asleep: nothing to fail, the product to withdraw
+			a.entry.product.Store(nil)
+			return
+		}
+	}
+	a.wake()
 	switch m := c.Message().(type) {
 	case *placeOrder, *holdStock, *releaseStock, *reserveStock, *updateProduct:
 		a.request(c, m)
@@ -254,6 +274,56 @@ func (a *sku) Receive(c *actor.Context) {
 		a.failAll(fmt.Errorf("%w: product %s actor stopped", engine.ErrUnavailable, a.id))
 	}
 	a.current = nil
+	forget(c.Message())
+	a.sleep()
+}
+
+// wake gives the actor its working state back: the ledger is the
+// published product (nothing is taken while asleep), or none when the
+// product is not loaded.
+func (a *sku) wake() {
+	if a.skuState != nil {
+		return
+	}
+	a.skuState = &skuState{}
+	if a.entry == nil {
+		return
+	}
+	if p := a.entry.product.Load(); p != nil {
+		if l, err := engine.NewLedger(*p); err == nil {
+			a.ledger, a.loaded = l, true
+		} else {
+			a.entry.product.Store(nil) // loaded again by the next request
+		}
+	}
+}
+
+// sleep drops the working state of an actor with nothing to do (nothing
+// open, stashed, reserved, loading, with the committer or updating, no
+// crash history) whose ledger wake can rebuild from the published product.
+// A busy actor keeps it, with the capacity of its slices.
+func (a *sku) sleep() {
+	s := a.skuState
+	if s == nil || a.entry == nil || s.loading || s.reloadWanted || len(s.stash) > 0 || len(s.open) > 0 ||
+		s.inflight != nil || len(s.reserved) > 0 || s.update != nil || s.updating || s.flushQueued ||
+		s.current != nil || len(s.crashes) > 0 || s.backoff != 0 || !s.backoffUntil.IsZero() {
+		return
+	}
+	snap := a.entry.product.Load()
+	if s.loaded != (snap != nil) || s.loaded && (s.ledger.Taken() != 0 || *snap != s.ledger.Product()) {
+		return
+	}
+	a.skuState = nil
+}
+
+// forget drops what a handled committer report points to (the actor's
+// contribution: its operations, orders and callers): hollywood's context
+// keeps an actor's last message until the next one, for an idle actor
+// until it stops.
+func forget(m any) {
+	if r, ok := m.(*stockCommitted); ok {
+		r.own, r.reserved = nil, nil
+	}
 }
 
 // callOf returns the skuCall of a request message.
@@ -691,6 +761,7 @@ func (a *sku) recoverCrash(c *actor.Context) {
 	if p == nil {
 		return
 	}
+	a.wake() // in case the panic came before Receive woke it
 	a.inv.crashes.Add(1)
 	a.inv.log.Error().Str("product_id", a.id.String()).Interface("panic", p).Bytes("stack", debug.Stack()).
 		Msg("SKU actor crashed; failing its in-flight work and reloading")
