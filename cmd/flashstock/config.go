@@ -50,12 +50,16 @@ type config struct {
 	// Inventory core.
 	Shards            int
 	ActorIdle         time.Duration
+	ActorsMax         int
 	OrderTTL          time.Duration
 	ItemsPerOrderMax  int
 	ItemQuantityMax   int
 	InflightPerSKUMax int
 	InflightMax       int
 	BatchOrdersMax    int
+	BatchProductsMax  int
+	Committers        int
+	CommitQueueOpsMax int
 	HoldTimeout       time.Duration
 	RepairInterval    time.Duration
 	RateOrders        engine.Rate
@@ -158,6 +162,8 @@ var settings = []setting{
 		integer(func(c *config) *int { return &c.Shards }), false},
 	{"FLASHSTOCK_ACTOR_IDLE", "actor-idle", "a SKU actor unused this long is passivated", "5m",
 		dur(func(c *config) *time.Duration { return &c.ActorIdle }), false},
+	{"FLASHSTOCK_ACTORS_MAX", "actors-max", "most live SKU actors (an idle one is about 1 KiB); spawning one more passivates the least recently used idle one", strconv.Itoa(actors.ActorsMaxDefault),
+		integer(func(c *config) *int { return &c.ActorsMax }), false},
 	{"FLASHSTOCK_ORDER_TTL", "order-ttl", "how long a pending order waits for payment before it expires", "15m",
 		dur(func(c *config) *time.Duration { return &c.OrderTTL }), false},
 	{"FLASHSTOCK_ITEMS_PER_ORDER_MAX", "items-per-order-max", "most distinct products in one order (1..100)", "100",
@@ -170,6 +176,12 @@ var settings = []setting{
 		integer(func(c *config) *int { return &c.InflightMax }), false},
 	{"FLASHSTOCK_BATCH_ORDERS_MAX", "batch-orders-max", "most operations in one group commit", "1000",
 		integer(func(c *config) *int { return &c.BatchOrdersMax }), false},
+	{"FLASHSTOCK_BATCH_PRODUCTS_MAX", "batch-products-max", "most products one transaction of the commit pipeline touches", strconv.Itoa(actors.BatchProductsMaxDefault),
+		integer(func(c *config) *int { return &c.BatchProductsMax }), false},
+	{"FLASHSTOCK_COMMITTERS", "committers", "transactions the commit pipeline runs at once, each on a connection of its own (1..64, fewer than --db-conns-max)", strconv.Itoa(actors.CommittersDefault),
+		integer(func(c *config) *int { return &c.Committers }), false},
+	{"FLASHSTOCK_COMMIT_QUEUE_OPS_MAX", "commit-queue-ops-max", "operations waiting for the commit pipeline before 503 overloaded (at least --batch-orders-max)", strconv.Itoa(actors.CommitQueueOpsMaxDefault),
+		integer(func(c *config) *int { return &c.CommitQueueOpsMax }), false},
 	{"FLASHSTOCK_HOLD_TIMEOUT", "hold-timeout", "age after which units held for an unfinished multi-product order are returned", "1m",
 		dur(func(c *config) *time.Duration { return &c.HoldTimeout }), false},
 	{"FLASHSTOCK_REPAIR_INTERVAL", "repair-interval", "how often held units left behind are looked for", "10s",
@@ -292,10 +304,15 @@ func (c *config) validate() error {
 	// actors.Config reads zero as "default"; here every value was given
 	// (the defaults are in the settings table), so zero is a mistake.
 	for name, n := range map[string]int{"FLASHSTOCK_SHARDS": c.Shards, "FLASHSTOCK_INFLIGHT_PER_SKU_MAX": c.InflightPerSKUMax,
-		"FLASHSTOCK_INFLIGHT_MAX": c.InflightMax, "FLASHSTOCK_BATCH_ORDERS_MAX": c.BatchOrdersMax} {
+		"FLASHSTOCK_INFLIGHT_MAX": c.InflightMax, "FLASHSTOCK_BATCH_ORDERS_MAX": c.BatchOrdersMax,
+		"FLASHSTOCK_ACTORS_MAX": c.ActorsMax, "FLASHSTOCK_BATCH_PRODUCTS_MAX": c.BatchProductsMax,
+		"FLASHSTOCK_COMMITTERS": c.Committers, "FLASHSTOCK_COMMIT_QUEUE_OPS_MAX": c.CommitQueueOpsMax} {
 		if n < 1 {
 			add("%s: must be at least 1", name)
 		}
+	}
+	if c.Committers >= c.DBConnsMax {
+		add("FLASHSTOCK_COMMITTERS: each holds a connection while it commits; must be below FLASHSTOCK_DB_CONNS_MAX (%d)", c.DBConnsMax)
 	}
 	for name, d := range map[string]time.Duration{"FLASHSTOCK_ACTOR_IDLE": c.ActorIdle, "FLASHSTOCK_ORDER_TTL": c.OrderTTL,
 		"FLASHSTOCK_HOLD_TIMEOUT": c.HoldTimeout, "FLASHSTOCK_REPAIR_INTERVAL": c.RepairInterval} {
@@ -380,8 +397,9 @@ func (c *config) validateSecrets(add func(string, ...any)) {
 
 // actorsConfig is the part of c the actors take.
 func (c config) actorsConfig() actors.Config {
-	return actors.Config{Shards: c.Shards, ActorIdle: c.ActorIdle, OrderTTL: c.OrderTTL,
+	return actors.Config{Shards: c.Shards, ActorIdle: c.ActorIdle, ActorsMax: c.ActorsMax, OrderTTL: c.OrderTTL,
 		InflightPerSKUMax: c.InflightPerSKUMax, InflightMax: c.InflightMax, BatchOrdersMax: c.BatchOrdersMax,
+		BatchProductsMax: c.BatchProductsMax, Committers: c.Committers, CommitQueueOpsMax: c.CommitQueueOpsMax,
 		HoldTimeout: c.HoldTimeout, RepairInterval: c.RepairInterval}
 }
 
@@ -433,10 +451,11 @@ func (c config) log(l zerolog.Logger) {
 		Str("jwt_secret", secret).Stringer("access_ttl", c.AccessTTL).Stringer("refresh_ttl", c.RefreshTTL).
 		Str("log_level", c.LogLevel).Str("data_dir", c.DataDir).Stringer("shutdown_timeout", c.ShutdownTimeout).Str("redis_prefix", c.RedisPrefix).
 		Int("db_conns_max", c.DBConnsMax).Int("bcrypt_cost", c.BcryptCost).Int("header_bytes_max", c.HeaderBytesMax).
-		Int("shards", c.Shards).Stringer("actor_idle", c.ActorIdle).Stringer("order_ttl", c.OrderTTL).
+		Int("shards", c.Shards).Stringer("actor_idle", c.ActorIdle).Int("actors_max", c.ActorsMax).Stringer("order_ttl", c.OrderTTL).
 		Int("items_per_order_max", c.ItemsPerOrderMax).Int("item_quantity_max", c.ItemQuantityMax).
 		Int("inflight_per_sku_max", c.InflightPerSKUMax).Int("inflight_max", c.InflightMax).
-		Int("batch_orders_max", c.BatchOrdersMax).Stringer("hold_timeout", c.HoldTimeout).
+		Int("batch_orders_max", c.BatchOrdersMax).Int("batch_products_max", c.BatchProductsMax).
+		Int("committers", c.Committers).Int("commit_queue_ops_max", c.CommitQueueOpsMax).Stringer("hold_timeout", c.HoldTimeout).
 		Stringer("repair_interval", c.RepairInterval).Stringer("rate_orders", c.RateOrders).
 		Stringer("rate_auth", c.RateAuth).Str("pprof_addr", c.PprofAddr).
 		Str("webhook_secret", webhookSecret).Str("smtp_url", smtp).Str("mail_from", c.MailFrom).

@@ -93,12 +93,15 @@ func TestSnapshotReadAtScrape(t *testing.T) {
 	_, reg := newMetrics(t, func() metrics.Snapshot {
 		calls++
 		return metrics.Snapshot{LiveActors: map[string]int{"sku": 3}, Inflight: map[string]int64{"sku": 2},
-			Restarts: map[string]uint64{"sku": 1}, Messages: map[string]uint64{"sku": 42}, PendingOrders: 7, LowStockProducts: 2, DeadLettersWaiting: 4, OutboxPending: 5}
+			Restarts: map[string]uint64{"sku": 1}, Messages: map[string]uint64{"sku": 42}, ActorEvictions: 9, PendingOrders: 7, LowStockProducts: 2, DeadLettersWaiting: 4, OutboxPending: 5}
 	})
 	want := `
 # HELP flashstock_active_orders Orders waiting for payment (pending).
 # TYPE flashstock_active_orders gauge
 flashstock_active_orders 7
+# HELP flashstock_actor_evictions_total SKU actors passivated to stay under the cap on live actors (FLASHSTOCK_ACTORS_MAX).
+# TYPE flashstock_actor_evictions_total counter
+flashstock_actor_evictions_total 9
 # HELP flashstock_actor_messages_total Requests (messages) sent to actors, by kind.
 # TYPE flashstock_actor_messages_total counter
 flashstock_actor_messages_total{kind="deadletters"} 0
@@ -118,7 +121,7 @@ flashstock_dead_letters_waiting 4
 # TYPE flashstock_outbox_pending gauge
 flashstock_outbox_pending 5
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "flashstock_active_orders", "flashstock_actor_messages_total", "flashstock_actors_live",
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "flashstock_active_orders", "flashstock_actor_evictions_total", "flashstock_actor_messages_total", "flashstock_actors_live",
 		"flashstock_dead_letters_waiting", "flashstock_outbox_pending"); err != nil {
 		t.Error(err)
 	}
@@ -157,6 +160,7 @@ func TestSeriesExistBeforeTheirFirstEvent(t *testing.T) {
 		"flashstock_actor_inflight":                len(metrics.ActorKinds),
 		"flashstock_actor_restarts_total":          len(metrics.ActorKinds),
 		"flashstock_actor_messages_total":          len(metrics.ActorKinds),
+		"flashstock_actor_evictions_total":         1,
 	} {
 		if got, err := testutil.GatherAndCount(reg, name); err != nil || got != n {
 			t.Errorf("%s: %d series before any event (%v), want %d", name, got, err, n)
