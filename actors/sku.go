@@ -220,7 +220,6 @@ type skuState struct {
 	ledger       engine.Ledger
 	loaded       bool
 	loading      bool
-	reloadWanted bool  // reload once nothing is with the committer
 	stash        []any // requests waiting for a load or an update, in arrival order
 	open         []skuOp
 	inflight     *contribution // with the committer; at most one
@@ -304,7 +303,7 @@ func (a *sku) wake() {
 // A busy actor keeps it, with the capacity of its slices.
 func (a *sku) sleep() {
 	s := a.skuState
-	if s == nil || a.entry == nil || s.loading || s.reloadWanted || len(s.stash) > 0 || len(s.open) > 0 ||
+	if s == nil || a.entry == nil || s.loading || len(s.stash) > 0 || len(s.open) > 0 ||
 		s.inflight != nil || len(s.reserved) > 0 || s.update != nil || s.updating || s.flushQueued ||
 		s.current != nil || len(s.crashes) > 0 || s.backoff != 0 || !s.backoffUntil.IsZero() {
 		return
@@ -585,23 +584,25 @@ func (a *sku) settle(taken int64, r engine.StockCommitted) {
 }
 
 // unload forgets the product (its ledger can no longer be trusted): open
-// work fails, and the product is reloaded once nothing of it is with the
-// committer.
+// work fails, and the product is loaded again when a request needs it,
+// once nothing of it is with the committer.
 func (a *sku) unload() {
 	a.failOpen(fmt.Errorf("%w: product %s is reloading; retry", engine.ErrUnavailable, a.id))
-	a.loaded, a.ledger, a.reloadWanted = false, engine.Ledger{}, true
+	a.loaded, a.ledger = false, engine.Ledger{}
 	a.publish()
 }
 
 // afterOutstanding moves on once the committer has nothing of the
-// product: a wanted (re)load, a pending update, or the next contribution.
+// product: a (re)load that stashed requests wait for, a pending update, or
+// the next contribution. A load is never started for no request: an actor
+// loading holds no admission and could be stopped meanwhile.
 func (a *sku) afterOutstanding(c *actor.Context) {
 	if a.inflight != nil || len(a.reserved) > 0 {
 		return
 	}
 	switch {
 	case !a.loaded:
-		if !a.loading && len(a.stash) > 0 || a.reloadWanted {
+		if !a.loading && len(a.stash) > 0 { // loaded when a request needs it, not before
 			a.load(c)
 		}
 	case a.update != nil && !a.updating:
@@ -624,7 +625,7 @@ func (a *sku) load(c *actor.Context) {
 		a.failStash(err)
 		return
 	}
-	a.loading, a.reloadWanted, a.loadCovers = true, false, len(a.stash)
+	a.loading, a.loadCovers = true, len(a.stash)
 }
 
 // productLoaded starts (or restarts) the ledger and replays the stash.
@@ -771,7 +772,6 @@ func (a *sku) recoverCrash(c *actor.Context) {
 		a.current = nil
 	}
 	a.failAll(err)
-	a.reloadWanted = false // loaded again by the next request
 	a.noteCrash(time.Now())
 }
 
