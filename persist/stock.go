@@ -35,6 +35,13 @@ FROM d LEFT JOIN rs ON rs.product_id = d.product_id
 WHERE p.id = d.product_id
 RETURNING p.id, p.stock, coalesce(rs.released, 0)::bigint`
 
+// takeStockSQL is moveStockSQL for a commit without releases (nearly
+// every one): the plain statement is planned in a fraction of the time.
+const takeStockSQL = `UPDATE products p SET stock = p.stock - d.taken
+FROM unnest($1::uuid[], $2::bigint[]) AS d(product_id, taken)
+WHERE p.id = d.product_id
+RETURNING p.id, p.stock, 0::bigint`
+
 // CommitStock writes one transaction of the commit pipeline: the orders
 // with their items, the assembling holds, the releases, and the stock of
 // every product touched. The statements go out in one pipeline ending in a
@@ -64,7 +71,11 @@ func (s *Store) CommitStock(ctx context.Context, c engine.StockCommit) ([]engine
 		relOrders[i], relProducts[i] = r.OrderID, r.ProductID
 	}
 	out := make([]engine.StockCommitted, 0, len(deltas))
-	batch.Queue(moveStockSQL, products, taken, relOrders, relProducts).Query(func(rows pgx.Rows) error {
+	sql, args := takeStockSQL, []any{products, taken}
+	if len(c.Releases) > 0 {
+		sql, args = moveStockSQL, append(args, relOrders, relProducts)
+	}
+	batch.Queue(sql, args...).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var r engine.StockCommitted
 			if err := rows.Scan((*[16]byte)(&r.ProductID), &r.Stock, &r.Released); err != nil {
