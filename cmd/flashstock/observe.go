@@ -74,6 +74,7 @@ func (o *observability) snapshot() metrics.Snapshot {
 	s.Restarts = map[string]uint64{"sku": st.Crashes, "mailer": 0, "scheduler": 0, "deadletters": 0}
 	s.Messages = map[string]uint64{"sku": st.Messages}
 	s.ActorEvictions = st.Evictions
+	s.CommitQueued = st.CommitQueued
 	g, _ := k.gauges.Load()
 	s.PendingOrders, s.LowStockProducts, s.DeadLettersWaiting, s.OutboxPending = g.PendingOrders, g.LowStockProducts, g.DeadLetters, g.OutboxPending
 	return s

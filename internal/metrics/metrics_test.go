@@ -93,7 +93,7 @@ func TestSnapshotReadAtScrape(t *testing.T) {
 	_, reg := newMetrics(t, func() metrics.Snapshot {
 		calls++
 		return metrics.Snapshot{LiveActors: map[string]int{"sku": 3}, Inflight: map[string]int64{"sku": 2},
-			Restarts: map[string]uint64{"sku": 1}, Messages: map[string]uint64{"sku": 42}, ActorEvictions: 9, PendingOrders: 7, LowStockProducts: 2, DeadLettersWaiting: 4, OutboxPending: 5}
+			Restarts: map[string]uint64{"sku": 1}, Messages: map[string]uint64{"sku": 42}, ActorEvictions: 9, CommitQueued: 11, PendingOrders: 7, LowStockProducts: 2, DeadLettersWaiting: 4, OutboxPending: 5}
 	})
 	want := `
 # HELP flashstock_active_orders Orders waiting for payment (pending).
@@ -114,6 +114,9 @@ flashstock_actors_live{kind="deadletters"} 0
 flashstock_actors_live{kind="mailer"} 0
 flashstock_actors_live{kind="scheduler"} 0
 flashstock_actors_live{kind="sku"} 3
+# HELP flashstock_commit_queue_operations Operations waiting for a transaction of the commit pipeline.
+# TYPE flashstock_commit_queue_operations gauge
+flashstock_commit_queue_operations 11
 # HELP flashstock_dead_letters_waiting Dead letters waiting for an operator.
 # TYPE flashstock_dead_letters_waiting gauge
 flashstock_dead_letters_waiting 4
@@ -122,7 +125,7 @@ flashstock_dead_letters_waiting 4
 flashstock_outbox_pending 5
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "flashstock_active_orders", "flashstock_actor_evictions_total", "flashstock_actor_messages_total", "flashstock_actors_live",
-		"flashstock_dead_letters_waiting", "flashstock_outbox_pending"); err != nil {
+		"flashstock_commit_queue_operations", "flashstock_dead_letters_waiting", "flashstock_outbox_pending"); err != nil {
 		t.Error(err)
 	}
 	if calls == 0 {
