@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -85,11 +84,7 @@ func (s *Server) renderPage(c *call, pg page) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(out)
-	if err != nil {
-		return nil, fmt.Errorf("encode product page: %w", err)
-	}
-	return body, nil
+	return encodeProductPage(make([]byte, 0, pageBytes(len(out.Items))), out)
 }
 
 // readPage reads one page plus one product, to know whether another page
@@ -177,7 +172,7 @@ func (s *Server) productDetail(c *call) error {
 		return fmt.Errorf("product %s: %w", id, engine.ErrNotFound)
 	}
 	c.ctx.Response.Header.Set(fasthttp.HeaderCacheControl, detailCacheControl)
-	return c.respond(fasthttp.StatusOK, newProductJSON(p))
+	return c.respondProduct(fasthttp.StatusOK, p)
 }
 
 // createProduct adds a product (admin).
@@ -202,7 +197,7 @@ func (s *Server) createProduct(c *call) error {
 		return fmt.Errorf("create product sku %q: %w", p.SKU, skuTaken(err))
 	}
 	s.invalidateList(c)
-	return c.respond(fasthttp.StatusCreated, newProductJSON(p))
+	return c.respondProduct(fasthttp.StatusCreated, p)
 }
 
 // patchProduct changes some catalogue fields (admin).
@@ -255,7 +250,7 @@ func (s *Server) updateProduct(c *call, id engine.ID, change func(engine.Product
 		return fmt.Errorf("update product %s: %w", id, skuTaken(err))
 	}
 	s.invalidateList(c)
-	return c.respond(fasthttp.StatusOK, newProductJSON(p))
+	return c.respondProduct(fasthttp.StatusOK, p)
 }
 
 // skuTaken gives a conflict from a product write its client sentence: the

@@ -3,7 +3,6 @@ package httpd
 import (
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -29,24 +28,27 @@ func (s *Server) listLive(c *call, pg page, key string, look cacheLookup) error 
 		if out, err = s.readPage(c, pg); err != nil {
 			return err
 		}
-		body, err := json.Marshal(out)
-		if err != nil {
-			return fmt.Errorf("encode product page: %w", err)
+		stamped := binary.BigEndian.AppendUint64(make([]byte, 0, livePageStampBytes+pageBytes(len(out.Items))),
+			uint64(readAt.UnixNano()))
+		if stamped, err = encodeProductPage(stamped, out); err != nil {
+			return err
 		}
-		stamped := binary.BigEndian.AppendUint64(make([]byte, 0, livePageStampBytes+len(body)), uint64(readAt.UnixNano()))
-		s.storePage(c, key, look, append(stamped, body...))
+		s.storePage(c, key, look, stamped)
 	}
 	for i, item := range out.Items {
 		if p, live := s.deps.Live.LiveProduct(item.ID); live {
 			out.Items[i].Stock = p.Stock
 		}
 	}
-	body, err := json.Marshal(out)
+	bp := encodeBufs.Get().(*[]byte)
+	body, err := encodeProductPage((*bp)[:0], out)
 	if err != nil {
-		return fmt.Errorf("encode product page: %w", err)
+		encodeBufs.Put(bp)
+		return err
 	}
 	c.ctx.Response.Header.Set(fasthttp.HeaderCacheControl, listCacheControl)
-	c.respondTagged(body)
+	c.respondTagged(body) // copies body
+	putEncodeBuf(bp, body)
 	return nil
 }
 
