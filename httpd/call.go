@@ -17,7 +17,8 @@ import (
 // handler runs; handlers copy out what they keep.
 type call struct {
 	ctx       *fasthttp.RequestCtx
-	context   context.Context // bounded by Config.RequestTimeout
+	context   context.Context // bounded: the request id over it
+	bounded   requestContext  // Config.RequestTimeout from the request's start
 	requestID string
 	route     string     // route pattern, for logs and metrics
 	user      *principal // set by requireUser / requireAdmin, to &caller

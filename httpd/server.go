@@ -237,11 +237,11 @@ func (s *Server) wrap(route string, h handler) fasthttp.RequestHandler {
 		start := time.Now()
 		c := &call{ctx: ctx, requestID: string(ctx.Response.Header.Peek(headerRequestID)), // set by route
 			route: route, srv: s}
-		var cancel context.CancelFunc
+		c.bounded.deadline = start.Add(s.cfg.RequestTimeout)
+		defer c.bounded.end()
 		// The request id travels with the work the request causes (actor
 		// messages, group-commit logs).
-		c.context, cancel = context.WithTimeout(engine.WithRequestID(context.Background(), c.requestID), s.cfg.RequestTimeout)
-		defer cancel()
+		c.context = engine.WithRequestID(&c.bounded, c.requestID)
 		err := s.run(c, h)
 		if err != nil {
 			writeProblem(ctx, err, c.requestID)
