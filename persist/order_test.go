@@ -14,7 +14,7 @@ import (
 )
 
 // orderUser stores a user for orders to belong to.
-func orderUser(t *testing.T, s *persist.Store, username string) engine.ID {
+func orderUser(t testing.TB, s *persist.Store, username string) engine.ID {
 	t.Helper()
 	u := engine.User{ID: newID(t), Username: username, PasswordHash: []byte("$2a$10$hash"), CreatedAt: now()}
 	if err := s.CreateUser(t.Context(), u); err != nil {
@@ -24,7 +24,7 @@ func orderUser(t *testing.T, s *persist.Store, username string) engine.ID {
 }
 
 // newOrder builds a valid pending order of the given lines.
-func newOrder(t *testing.T, user engine.ID, lines ...engine.OrderLine) engine.Order {
+func newOrder(t testing.TB, user engine.ID, lines ...engine.OrderLine) engine.Order {
 	t.Helper()
 	ref, err := engine.NewReference(rand.Reader)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 )
 
 // createProduct stores a valid product with the given SKU and stock.
-func createProduct(t *testing.T, s *persist.Store, sku string, stock int64, active bool) engine.Product {
+func createProduct(t testing.TB, s *persist.Store, sku string, stock int64, active bool) engine.Product {
 	t.Helper()
 	p, err := engine.NewProduct(engine.ProductDraft{SKU: sku, Name: "Product " + sku,
 		Price: 1250, Currency: "EUR", Stock: stock, IsActive: &active}, newID(t), now())

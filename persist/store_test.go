@@ -16,7 +16,7 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // openStore opens a store on url, closed when the test ends.
-func openStore(t *testing.T, url string) *persist.Store {
+func openStore(t testing.TB, url string) *persist.Store {
 	t.Helper()
 	s, err := persist.Open(t.Context(), persist.Config{DatabaseURL: url, MaxConns: 8})
 	if err != nil {
@@ -27,7 +27,7 @@ func openStore(t *testing.T, url string) *persist.Store {
 }
 
 // newStore opens a store on a fresh schema with every migration applied.
-func newStore(t *testing.T) (*persist.Store, string) {
+func newStore(t testing.TB) (*persist.Store, string) {
 	t.Helper()
 	url := testenv.PostgresURL(t)
 	s := openStore(t, url)

@@ -10,7 +10,7 @@ import (
 	"github.com/flashstock/flashstock/engine"
 )
 
-func newID(t *testing.T) engine.ID {
+func newID(t testing.TB) engine.ID {
 	t.Helper()
 	id, err := engine.NewID(time.Now(), rand.Reader)
 	if err != nil {
