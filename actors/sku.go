@@ -217,17 +217,17 @@ type sku struct {
 // taken, and every other field is zero. Every field added here must be
 // checked by sleep.
 type skuState struct {
-	ledger       engine.Ledger
-	loaded       bool
-	loading      bool
-	stash        []any // requests waiting for a load or an update, in arrival order
-	open         []skuOp
-	inflight     *contribution // with the committer; at most one
-	reserved     map[engine.ID]reservation
-	update       *updateProduct // waiting for the open work to commit, or running
-	updating     bool           // update is running
-	flushQueued  bool           // a flush message is in the inbox
-	loadCovers   int            // stashed requests that came before the load in flight
+	ledger      engine.Ledger
+	loaded      bool
+	loading     bool
+	stash       []any // requests waiting for a load or an update, in arrival order
+	open        []skuOp
+	inflight    *contribution // with the committer; at most one
+	reserved    map[engine.ID]reservation
+	update      *updateProduct // waiting for the open work to commit, or running
+	updating    bool           // update is running
+	flushQueued bool           // a flush message is in the inbox
+	loadCovers  int            // stashed requests that came before the load in flight
 
 	current      *skuCall // the request being handled, for crash recovery
 	crashes      []time.Time
