@@ -56,12 +56,12 @@ func TestRequestContextWaitedOnIsCanceledAtEnd(t *testing.T) {
 		t.Fatal("Done closed before the deadline or the end")
 	default:
 	}
-	if ctx.Err() != nil || ctx.Value(struct{}{}) != nil {
-		t.Fatalf("Err = %v, Value = %v before the end", ctx.Err(), ctx.Value(struct{}{}))
+	if ctx.Err() != nil || ctx.Value(testCtxKey{}) != nil {
+		t.Fatalf("Err = %v, Value = %v before the end", ctx.Err(), ctx.Value(testCtxKey{}))
 	}
 	child, cancel := context.WithCancel(ctx)
 	defer cancel()
-	grandchild, cancel2 := context.WithTimeout(context.WithValue(child, struct{}{}, 1), time.Hour)
+	grandchild, cancel2 := context.WithTimeout(context.WithValue(child, testCtxKey{}, 1), time.Hour)
 	defer cancel2()
 	r.end()
 	wantClosed(t, "request", ctx, context.Canceled)
@@ -71,6 +71,9 @@ func TestRequestContextWaitedOnIsCanceledAtEnd(t *testing.T) {
 	defer cancel3()
 	wantClosed(t, "derived after the end", late, context.Canceled)
 }
+
+// testCtxKey keys a context value in these tests.
+type testCtxKey struct{}
 
 func TestRequestContextDeadline(t *testing.T) {
 	past := &requestContext{deadline: time.Now().Add(-time.Nanosecond)}
