@@ -50,6 +50,11 @@ type StockCommit struct {
 	// Releases name holds to delete, their units going back to stock; a
 	// release of a hold that is not there releases nothing.
 	Releases []StockRelease
+	// Fence is the epoch the committing node holds each shard of the
+	// commit's products at; if any has moved on, nothing is written (a
+	// FencedError names the stale shards). Empty: no check (tests and
+	// tools that own the database).
+	Fence []ShardEpoch
 }
 
 // StockRelease names the hold of one order on one product.

@@ -82,6 +82,12 @@ func wrapPgError(op string, pe *pgconn.PgError) error {
 	case unstorableText(pe.Code): // the edge checks text first; this is the net under it
 		return fmt.Errorf("%s: %v: %w", op, pe.Message,
 			engine.Invalid("text", "contains a character or a length the database cannot store"))
+	case pe.Code == fencedState:
+		fenced, err := engine.ParseFencedShards(pe.Detail)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		return fmt.Errorf("%s: %w", op, fenced)
 	case unavailableState(pe.Code):
 		return fmt.Errorf("%s: %w: %v", op, engine.ErrUnavailable, pe)
 	}

@@ -156,6 +156,16 @@ func storeCalls(t *testing.T) []storeCall {
 		}},
 		{"OrdersWithoutItems", func(ctx context.Context, s *persist.Store) error { _, err := s.OrdersWithoutItems(ctx, at); return err }},
 		{"AuditNegativeStock", func(ctx context.Context, s *persist.Store) error { _, err := s.AuditNegativeStock(ctx); return err }},
+		{"EnsureShards", func(ctx context.Context, s *persist.Store) error { return s.EnsureShards(ctx, 4) }},
+		{"AcquireShards", func(ctx context.Context, s *persist.Store) error {
+			_, err := s.AcquireShards(ctx, []int{0}, "node", "http://n")
+			return err
+		}},
+		{"ReleaseShard", func(ctx context.Context, s *persist.Store) error {
+			_, err := s.ReleaseShard(ctx, engine.ShardEpoch{Shard: 0, Epoch: 1}, "node")
+			return err
+		}},
+		{"ShardOwners", func(ctx context.Context, s *persist.Store) error { _, err := s.ShardOwners(ctx); return err }},
 	}
 }
 

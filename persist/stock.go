@@ -53,11 +53,16 @@ RETURNING p.id, p.stock, 0::bigint`
 // engine.ErrUnavailable, when the outcome is unknown (connection lost
 // during the commit): the caller must reload. A row the database refuses
 // (a taken order id or reference, a hold already there, stock below zero)
-// is engine.ErrConflict or engine.ErrInvalid.
+// is engine.ErrConflict or engine.ErrInvalid. With c.Fence, a shard whose
+// epoch has moved on fails the whole commit with an *engine.FencedError
+// naming every stale shard, before anything is written.
 func (s *Store) CommitStock(ctx context.Context, c engine.StockCommit) ([]engine.StockCommitted, error) {
 	const op = "commit stock"
 	deltas := c.Deltas()
 	batch := &pgx.Batch{}
+	if len(c.Fence) > 0 {
+		queueFence(batch, c.Fence)
+	}
 	queueOrders(batch, c.Orders)
 	if len(c.Holds) > 0 {
 		queueHolds(batch, c.Holds)

@@ -21,13 +21,30 @@ func BenchmarkCommitStock(b *testing.B) {
 			if spread {
 				shape = "distinct-products"
 			}
-			b.Run(fmt.Sprintf("orders=%d/%s", n, shape), func(b *testing.B) { benchCommitStock(b, n, spread) })
+			b.Run(fmt.Sprintf("orders=%d/%s", n, shape), func(b *testing.B) { benchCommitStock(b, n, spread, false) })
 		}
+		b.Run(fmt.Sprintf("orders=%d/one-product/fenced", n), func(b *testing.B) { benchCommitStock(b, n, false, true) })
 	}
 }
 
-func benchCommitStock(b *testing.B, n int, spread bool) {
+func benchCommitStock(b *testing.B, n int, spread, fenced bool) {
 	s, _ := newStore(b)
+	var fence []engine.ShardEpoch
+	if fenced {
+		const shards = 256
+		if err := s.EnsureShards(b.Context(), shards); err != nil {
+			b.Fatal(err)
+		}
+		all := make([]int, shards)
+		for i := range all {
+			all[i] = i
+		}
+		held, err := s.AcquireShards(b.Context(), all, "bench", "http://bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		fence = held[:1]
+	}
 	user := orderUser(b, s, "bench")
 	products := []engine.Product{createProduct(b, s, "B-0", engine.StockMax, true)}
 	for i := 1; spread && i < n; i++ {
@@ -42,6 +59,7 @@ func benchCommitStock(b *testing.B, n int, spread bool) {
 	}
 	b.ResetTimer()
 	for i := range b.N {
+		commits[i].Fence = fence
 		if _, err := s.CommitStock(b.Context(), commits[i]); err != nil {
 			b.Fatal(err)
 		}
