@@ -149,59 +149,83 @@ func (inv *Inventory) UpdateProduct(ctx context.Context, id engine.ID,
 	return productOf(inv.request(ctx, id, m, &m.skuCall))
 }
 
-// reserve takes quantity units of a product in memory for a
-// multi-product order that commitOrder will write, and returns the product
-// as it was (its name and price go into the order) and its actor, which
-// keeps the units until the committer reports the order or unreserve gives
-// them back. The actor is returned with an error too when the request
-// reached it (a reservation may then exist: give it back).
-func (inv *Inventory) reserve(ctx context.Context, orderID, productID engine.ID, quantity int64) (engine.Product, *actor.PID, error) {
+// Reserve takes quantity units of a product in memory for a multi-product
+// order that CommitReserved will write, and returns the product as it was
+// (its name and price go into the order). The product's actor keeps the
+// units, and the call's admission (it is not passivated meanwhile), until
+// the committer reports the order or Unreserve gives them back. On an
+// error nothing of the call stays reserved: once the request reached the
+// actor, a reservation it made for a caller that gave up is given back.
+func (inv *Inventory) Reserve(ctx context.Context, orderID, productID engine.ID, quantity int64) (engine.Product, error) {
 	m := &reserveStock{orderID: orderID, quantity: quantity}
 	p, err := productOf(inv.request(ctx, productID, m, &m.skuCall))
-	var pid *actor.PID
-	if m.entry != nil {
-		pid = m.entry.pid
+	if err != nil && m.entry != nil {
+		inv.system.Send(m.entry.pid, unreserveStock{orderID: orderID}) // none: a no-op
 	}
-	return p, pid, err
+	return p, err
 }
 
-// unreserve gives back a reservation (none: nothing happens). It needs no
-// admission: the actor is alive while it holds one.
-func (inv *Inventory) unreserve(pid *actor.PID, orderID engine.ID) {
-	inv.system.Send(pid, unreserveStock{orderID: orderID})
+// Unreserve gives back an order's reservation of a product (none: nothing
+// happens). It never waits, and needs no admission: the actor is live while
+// it holds a reservation, which holds one.
+func (inv *Inventory) Unreserve(orderID, productID engine.ID) {
+	if e := inv.lookup(productID); e != nil {
+		inv.system.Send(e.pid, unreserveStock{orderID: orderID})
+	}
 }
 
-// commitOrder writes a multi-product order whose units are reserved on the
-// actors of reserved (by product) in one transaction of the commit
-// pipeline, and returns once it is committed. The actors learn the
-// order's fate from the committer, whatever happens to the caller.
-func (inv *Inventory) commitOrder(ctx context.Context, o *engine.Order, reserved map[engine.ID]*actor.PID,
-	requestID string) error {
-	it := &commitItem{reply: make(chan error, 1), reserved: reserved, bytes: 2 * opBytesBase * len(o.Items)}
-	it.ops = []*commitOp{{order: o, item: it, requestID: requestID}}
+// CommitReserved writes a multi-product order whose every line is reserved
+// (Reserve) in one transaction of the commit pipeline, and returns it as
+// stored (a reference the database refused is replaced) once committed.
+// It takes the reservations over: the actors learn the order's fate from
+// the committer, whatever happens to the caller, and an order that never
+// reached the committer gives them back here. The caller never unreserves
+// after this call.
+func (inv *Inventory) CommitReserved(ctx context.Context, o engine.Order) (engine.Order, error) {
+	it := &commitItem{reply: make(chan error, 1), reserved: make(map[engine.ID]*actor.PID, len(o.Items)),
+		bytes: 2 * opBytesBase * len(o.Items)}
+	for _, line := range o.Items {
+		// A reservation holds an admission: its actor is still the
+		// product's entry.
+		e := inv.lookup(line.ProductID)
+		if e == nil {
+			inv.unreserveAll(o.ID, it.reserved)
+			return engine.Order{}, fmt.Errorf("%w: product %s holds no reservation (shutting down)", engine.ErrUnavailable, line.ProductID)
+		}
+		it.reserved[line.ProductID] = e.pid
+	}
+	order := &o
+	it.ops = []*commitOp{{order: order, item: it, requestID: engine.RequestID(ctx)}}
 	for _, line := range o.Items {
 		it.products = append(it.products, line.ProductID)
 		// Holds this order id left on its products (an earlier attempt
 		// of it, by an Idempotency-Key takeover, that died while holding)
 		// go back to stock in the same transaction.
 		it.ops = append(it.ops, &commitOp{release: &engine.StockRelease{OrderID: o.ID, ProductID: line.ProductID},
-			item: it, requestID: requestID})
+			item: it, requestID: it.ops[0].requestID})
 	}
 	if err := inv.committer.submit(it); err != nil {
-		return fmt.Errorf("%w: %w", errNotSubmitted, err)
+		inv.unreserveAll(o.ID, it.reserved)
+		return engine.Order{}, err
 	}
 	select {
 	case err := <-it.reply:
-		return err
+		if err != nil {
+			return engine.Order{}, err
+		}
+		return *order, nil
 	case <-ctx.Done():
-		return fmt.Errorf("%w: the order's commit did not report in time", engine.ErrUnavailable)
+		return engine.Order{}, fmt.Errorf("%w: the order's commit did not report in time", engine.ErrUnavailable)
 	}
 }
 
-// errNotSubmitted marks a commitOrder error that came before the order
-// reached the pipeline: its reservations are still the caller's to give
-// back.
-var errNotSubmitted = errors.New("not submitted")
+// unreserveAll gives back an order's reservations on the actors of
+// reserved (by product).
+func (inv *Inventory) unreserveAll(orderID engine.ID, reserved map[engine.ID]*actor.PID) {
+	for _, pid := range reserved {
+		inv.system.Send(pid, unreserveStock{orderID: orderID})
+	}
+}
 
 // request admits one message for a product's actor, sends it and waits for
 // the answer or the context's end.
@@ -503,10 +527,7 @@ func (inv *Inventory) evicted(e *skuEntry, now time.Time) {
 // committed: ok false when no actor of it is live and loaded (read the
 // database then). It sends no message and waits for nothing.
 func (inv *Inventory) Product(id engine.ID) (p engine.Product, ok bool) {
-	sh := inv.shards[engine.ShardOf(id, len(inv.shards))]
-	sh.mu.Lock()
-	e := sh.skus[id]
-	sh.mu.Unlock()
+	e := inv.lookup(id)
 	if e == nil {
 		return engine.Product{}, false
 	}
@@ -514,6 +535,15 @@ func (inv *Inventory) Product(id engine.ID) (p engine.Product, ok bool) {
 		return *snap, true
 	}
 	return engine.Product{}, false
+}
+
+// lookup returns the product's live actor entry, or nil; it admits
+// nothing.
+func (inv *Inventory) lookup(id engine.ID) *skuEntry {
+	sh := inv.shards[engine.ShardOf(id, len(inv.shards))]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.skus[id]
 }
 
 // StockEvictedSince reports whether, since t, an actor was stopped whose

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/anthdm/hollywood/actor"
 	"github.com/rs/zerolog"
 
 	"github.com/flashstock/flashstock/engine"
@@ -76,22 +75,17 @@ func (o *Orders) placeMulti(ctx context.Context, cmd engine.PlaceOrder) (engine.
 	if len(cmd.Items) == 0 {
 		return engine.Order{}, engine.Invalid("items", "must not be empty")
 	}
-	lines, reserved, err := o.reserveAll(ctx, cmd)
+	lines, err := o.reserveAll(ctx, cmd)
 	if err != nil {
 		return engine.Order{}, err
 	}
 	order, err := o.newOrder(cmd, lines)
 	if err != nil {
-		o.unreserveAll(cmd.OrderID, reserved)
+		o.unreserveAll(cmd.OrderID, lines)
 		return engine.Order{}, err
 	}
-	if err := o.inv.commitOrder(ctx, &order, reserved, engine.RequestID(ctx)); err != nil {
-		if errors.Is(err, errNotSubmitted) { // once with the pipeline, it settles the reservations
-			o.unreserveAll(cmd.OrderID, reserved)
-		}
-		return engine.Order{}, err
-	}
-	return order, nil
+	// From here the reservations are the stock's to settle or give back.
+	return o.inv.CommitReserved(ctx, order)
 }
 
 // newOrder builds the pending order of cmd from its reserved lines.
@@ -105,35 +99,27 @@ func (o *Orders) newOrder(cmd engine.PlaceOrder, lines []engine.OrderLine) (engi
 }
 
 // reserveAll reserves every item's units, one product after the other in
-// product-id order, and returns the order's lines and the actors holding
-// them. On a failure it gives back what was reserved and returns that
-// item's error.
-func (o *Orders) reserveAll(ctx context.Context, cmd engine.PlaceOrder) ([]engine.OrderLine, map[engine.ID]*actor.PID, error) {
+// product-id order, and returns the order's lines. On a failure it gives
+// back what was reserved and returns that item's error.
+func (o *Orders) reserveAll(ctx context.Context, cmd engine.PlaceOrder) ([]engine.OrderLine, error) {
 	items := slices.Clone(cmd.Items)
 	slices.SortFunc(items, func(a, b engine.ItemRequest) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
 	lines := make([]engine.OrderLine, 0, len(items))
-	reserved := make(map[engine.ID]*actor.PID, len(items))
 	for _, it := range items {
-		p, pid, err := o.inv.reserve(ctx, cmd.OrderID, it.ProductID, it.Quantity)
+		p, err := o.inv.Reserve(ctx, cmd.OrderID, it.ProductID, it.Quantity)
 		if err != nil {
-			if pid != nil {
-				// A reservation whose caller timed out may exist:
-				// give it back too (none is a no-op).
-				reserved[it.ProductID] = pid
-			}
-			o.unreserveAll(cmd.OrderID, reserved)
-			return nil, nil, err
+			o.unreserveAll(cmd.OrderID, lines)
+			return nil, err
 		}
-		reserved[it.ProductID] = pid
 		lines = append(lines, engine.OrderLine{Product: p, Quantity: it.Quantity})
 	}
-	return lines, reserved, nil
+	return lines, nil
 }
 
-// unreserveAll gives back an order's reservations.
-func (o *Orders) unreserveAll(orderID engine.ID, reserved map[engine.ID]*actor.PID) {
-	for _, pid := range reserved {
-		o.inv.unreserve(pid, orderID)
+// unreserveAll gives back the reservations of an order's lines.
+func (o *Orders) unreserveAll(orderID engine.ID, lines []engine.OrderLine) {
+	for _, l := range lines {
+		o.inv.Unreserve(orderID, l.Product.ID)
 	}
 }
 
