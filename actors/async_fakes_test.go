@@ -10,20 +10,18 @@ import (
 	"github.com/flashstock/flashstock/actors"
 )
 
-// In-memory fakes of the ports of the mailer, the scheduler, the tasks and
-// the dead letters. Each keeps the contract of its interface's doc comment
+// In-memory fakes of the ports of the mailer, the scheduler and the dead
+// letters. Each keeps the contract of its interface's doc comment
 // (leases, claim matrix, statuses) so that the actors are tested against
 // the same semantics persist implements; persist's own tests check those
 // against PostgreSQL.
 
 var (
-	_ actors.Outbox            = (*memOutbox)(nil)
-	_ actors.MailSender        = (*scriptSender)(nil)
-	_ actors.TaskRuns          = (*memRuns)(nil)
-	_ actors.DeadLetterStore   = (*memDeadLetters)(nil)
-	_ actors.TaskStore         = (*fakeTaskStore)(nil)
-	_ actors.JobLocks          = (*fakeLocks)(nil)
-	_ actors.OrderTransitioner = (*fakeOrders)(nil)
+	_ actors.Outbox          = (*memOutbox)(nil)
+	_ actors.MailSender      = (*scriptSender)(nil)
+	_ actors.TaskRuns        = (*memRuns)(nil)
+	_ actors.DeadLetterStore = (*memDeadLetters)(nil)
+	_ actors.JobLocks        = (*fakeLocks)(nil)
 )
 
 // newSystem returns a hollywood engine of the test's own (actor ids such

@@ -29,9 +29,6 @@ const (
 	CrashWindowDefault       = time.Minute
 	CrashBackoffDefault      = time.Second
 	crashBackoffMax          = 30 * time.Second
-	HoldTimeoutDefault       = time.Minute
-	RepairIntervalDefault    = 10 * time.Second
-	ReleaseTimeoutDefault    = 5 * time.Second
 	// skuInboxSize is the initial inbox of a SKU actor: the smallest that
 	// holds a message without growing (hollywood's ring holds one less
 	// than its size, and doubles when full), since idle actors must cost
@@ -58,7 +55,9 @@ type Config struct {
 	// (approximately: see Inventory's eviction). An idle actor costs about
 	// 1 KiB of heap.
 	ActorsMax int
-	// OrderTTL is how long a pending order waits for payment.
+	// OrderTTL is how long a pending order waits for payment (the SKU
+	// actors make single-product orders; usecase.Config has the same for
+	// multi-product ones).
 	OrderTTL time.Duration
 	// InflightPerSKUMax and InflightMax bound the requests admitted to one
 	// SKU actor and to all of them; beyond either, engine.ErrOverloaded.
@@ -89,16 +88,7 @@ type Config struct {
 	CrashesMax   int
 	CrashWindow  time.Duration
 	CrashBackoff time.Duration
-	// HoldTimeout is the age after which an assembling hold is considered
-	// abandoned and released by the repair loop, which runs every
-	// RepairInterval. It must exceed the longest order placement.
-	HoldTimeout    time.Duration
-	RepairInterval time.Duration
-	// ReleaseTimeout bounds returning stock after a transition or an
-	// abandoned order (the repair loop finishes what it could not).
-	ReleaseTimeout time.Duration
-	// Observer receives commits, order status changes and payment
-	// outcomes; nil = NopObserver.
+	// Observer receives commits; nil = NopObserver.
 	Observer Observer
 	// Knobs are hooks for tests (nil in production).
 	Knobs *TestingKnobs
@@ -131,9 +121,6 @@ func (c Config) withDefaults() Config {
 	orDefault(&c.LoadTimeout, LoadTimeoutDefault)
 	orDefault(&c.CrashWindow, CrashWindowDefault)
 	orDefault(&c.CrashBackoff, CrashBackoffDefault)
-	orDefault(&c.HoldTimeout, HoldTimeoutDefault)
-	orDefault(&c.RepairInterval, RepairIntervalDefault)
-	orDefault(&c.ReleaseTimeout, ReleaseTimeoutDefault)
 	orDefault(&c.Observer, Observer(NopObserver{}))
 	return c
 }
@@ -168,8 +155,7 @@ func (c Config) Validate() error {
 	add(c.CrashesMax >= 1, "crashes max: must be at least 1")
 	for name, d := range map[string]time.Duration{"actor idle": c.ActorIdle, "order ttl": c.OrderTTL,
 		"commit timeout": c.CommitTimeout, "load timeout": c.LoadTimeout, "crash window": c.CrashWindow,
-		"crash backoff": c.CrashBackoff, "hold timeout": c.HoldTimeout, "repair interval": c.RepairInterval,
-		"release timeout": c.ReleaseTimeout} {
+		"crash backoff": c.CrashBackoff} {
 		add(d > 0, "%s: must be positive", name)
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -13,10 +13,6 @@ type Observer interface {
 	// CommitDone: one group commit of ops operations took took (err nil
 	// when it committed).
 	CommitDone(ops int, took time.Duration, err error)
-	// OrderStatus: an order moved into o.Status after its creation.
-	OrderStatus(o engine.Order)
-	// PaymentOutcome: a payment webhook event was handled.
-	PaymentOutcome(outcome engine.PaymentOutcome)
 	// TaskRun: a scheduled task run ended with result (TaskResult…).
 	TaskRun(task, result string, took time.Duration)
 	// MailAttempt: one delivery attempt ended with result (MailResult…).
@@ -58,12 +54,6 @@ var _ Observer = NopObserver{}
 
 // CommitDone does nothing.
 func (NopObserver) CommitDone(int, time.Duration, error) {}
-
-// OrderStatus does nothing.
-func (NopObserver) OrderStatus(engine.Order) {}
-
-// PaymentOutcome does nothing.
-func (NopObserver) PaymentOutcome(engine.PaymentOutcome) {}
 
 // TaskRun does nothing.
 func (NopObserver) TaskRun(string, string, time.Duration) {}

@@ -1,23 +1,24 @@
 package actors_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/engine"
 )
 
 // Tests of the node's commit pipeline over the in-memory store: the work
-// of many SKU actors in one transaction, multi-product orders in one
-// transaction, bounds, and reads from the actors' memory.
+// of many SKU actors in one transaction, multi-product orders (reserved on
+// each actor, committed as one) in one transaction, bounds, and reads from
+// the actors' memory.
 
 // products makes n products with the given stock, the first as a
 // gatedStore's product and the rest in its more.
@@ -83,8 +84,7 @@ func TestMultiProductOrderInOneTransaction(t *testing.T) {
 	ps := products(t, 3, 5)
 	store := &gatedStore{product: ps[0], more: ps[1:]}
 	inv := newInventory(t, store, actors.Config{})
-	orders := newOrders(t, inv)
-	o, err := placeItems(orders, ps[0], 2, ps[1], 3, ps[2], 5)
+	o, err := placeItems(inv, ps[0], 2, ps[1], 3, ps[2], 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestMultiProductOrderInOneTransaction(t *testing.T) {
 		}
 	}
 	var se *engine.StockError
-	if _, err := placeItems(orders, ps[0], 1, ps[2], 1); !errors.As(err, &se) || se.ProductID != ps[2].ID {
+	if _, err := placeItems(inv, ps[0], 1, ps[2], 1); !errors.As(err, &se) || se.ProductID != ps[2].ID {
 		t.Errorf("order over a sold-out product = %v, want its shortfall", err)
 	}
 	if err := placeOn(t, inv, ps[0]); err != nil {
@@ -123,12 +123,11 @@ func TestCrossingMultiProductOrders(t *testing.T) {
 	ps := products(t, 2, 1000)
 	store := &gatedStore{product: ps[0], more: ps[1:]}
 	inv := newInventory(t, store, actors.Config{})
-	orders := newOrders(t, inv)
 	var wg sync.WaitGroup
 	errs := make([]error, 100)
 	for i := range errs {
 		a, b := ps[i%2], ps[1-i%2]
-		wg.Go(func() { _, errs[i] = placeItems(orders, a, 1, b, 2) })
+		wg.Go(func() { _, errs[i] = placeItems(inv, a, 1, b, 2) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -221,13 +220,12 @@ func TestCommittersKeepProductsExclusive(t *testing.T) {
 	ps := products(t, 4, 10000)
 	store := &exclusiveStore{gatedStore: &gatedStore{product: ps[0], more: ps[1:]}, busy: map[engine.ID]bool{}}
 	inv := newInventory(t, store, actors.Config{Committers: 3})
-	orders := newOrders(t, inv)
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Go(func() {
 			var err error
 			if i%3 == 0 {
-				_, err = placeItems(orders, ps[i%4], 1, ps[(i+1)%4], 1)
+				_, err = placeItems(inv, ps[i%4], 1, ps[(i+1)%4], 1)
 			} else {
 				err = placeID(inv, ps[i%4], newID(t))
 			}
@@ -265,28 +263,42 @@ func TestProductFromMemory(t *testing.T) {
 	}
 }
 
-// newOrders is the order coordinator over inv.
-func newOrders(t *testing.T, inv *actors.Inventory) *actors.Orders {
-	t.Helper()
-	o, err := actors.NewOrders(inv, unusedOrderStore{}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
-}
-
-// placeItems places an order of (product, quantity) pairs.
-func placeItems(o *actors.Orders, pairs ...any) (engine.Order, error) {
+// placeItems places a multi-product order of (product, quantity) pairs
+// through the inventory's Stock methods, as usecase.Orders does: each
+// product reserved in product-id order, the reservations taken given back
+// on a failure, then the order committed.
+func placeItems(inv *actors.Inventory, pairs ...any) (engine.Order, error) {
+	var lines []engine.OrderLine
 	var items []engine.ItemRequest
 	for i := 0; i+1 < len(pairs); i += 2 {
 		p, q := pairs[i].(engine.Product), pairs[i+1].(int)
 		items = append(items, engine.ItemRequest{ProductID: p.ID, Quantity: int64(q)})
 	}
+	slices.SortFunc(items, func(a, b engine.ItemRequest) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
 	id, err := engine.NewID(time.Now(), rand.Reader)
 	if err != nil {
 		return engine.Order{}, fmt.Errorf("order id: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return o.PlaceOrder(ctx, engine.PlaceOrder{OrderID: id, UserID: engine.ID{7}, Items: items, Now: time.Now()})
+	for _, it := range items {
+		p, err := inv.Reserve(ctx, id, it.ProductID, it.Quantity)
+		if err != nil {
+			for _, l := range lines {
+				inv.Unreserve(id, l.Product.ID)
+			}
+			return engine.Order{}, err
+		}
+		lines = append(lines, engine.OrderLine{Product: p, Quantity: it.Quantity})
+	}
+	ref, err := engine.NewReference(rand.Reader)
+	if err != nil {
+		return engine.Order{}, err
+	}
+	o, err := engine.NewOrder(engine.OrderDraft{ID: id, Reference: ref, UserID: engine.ID{7},
+		Lines: lines, Now: time.Now(), TTL: time.Hour})
+	if err != nil {
+		return engine.Order{}, err
+	}
+	return inv.CommitReserved(ctx, o)
 }

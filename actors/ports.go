@@ -25,40 +25,6 @@ type SKUStore interface {
 	UpdateProduct(ctx context.Context, id engine.ID, change func(engine.Product) (engine.Product, error)) (engine.Product, error)
 }
 
-// OrderStore is what the order coordinator needs of the database.
-type OrderStore interface {
-	// TransitionOrder applies change to the order under its row lock and,
-	// when the new status returns stock, writes returning holds in the same
-	// transaction; it returns the stored order and those holds.
-	TransitionOrder(ctx context.Context, id engine.ID, change func(engine.Order) (engine.Order, error)) (engine.Order, []engine.Hold, error)
-	// Order returns one order or engine.ErrNotFound.
-	Order(ctx context.Context, id engine.ID) (engine.Order, error)
-	// ListOrders returns one page of orders, newest first.
-	ListOrders(ctx context.Context, q engine.OrderQuery) ([]engine.Order, error)
-}
-
-// HoldStore lets the repair loop find holds that should have been released.
-type HoldStore interface {
-	// StaleHolds returns up to max assembling holds older than
-	// assemblingBefore and returning holds older than returningBefore.
-	StaleHolds(ctx context.Context, assemblingBefore, returningBefore time.Time, max int) ([]engine.Hold, error)
-}
-
-// PaymentStore applies payment webhook events.
-type PaymentStore interface {
-	// ApplyPayment stores ev and applies it, in one transaction: it inserts
-	// the event (an event_id already stored, archived ones included, is
-	// engine.OutcomeDuplicate and changes nothing; a concurrent duplicate
-	// waits for the first and then finds it), locks the order by reference,
-	// decides with engine.DecidePayment at ev.ReceivedAt, and for
-	// engine.OutcomeApplied updates the order, writes returning holds when
-	// the new status releases stock, and queues the buyer's mail
-	// (engine.OrderMail) in the outbox. The event row keeps the outcome.
-	// It returns the outcome, the order as stored afterwards (zero when not
-	// found) and the holds written.
-	ApplyPayment(ctx context.Context, ev engine.PaymentEvent) (engine.PaymentOutcome, engine.Order, []engine.Hold, error)
-}
-
 // Outbox is the transactional outbox of mails, as the mailer sees it.
 // Mails are put in by the transactions that cause them (persist), or by
 // EnqueueMails.
@@ -115,37 +81,4 @@ type DeadLetterStore interface {
 	// engine.ErrConflict (a retry happens once); an actor message is
 	// engine.ErrConflict too (nothing to re-run).
 	RetryDeadLetter(ctx context.Context, id engine.ID, by string, now time.Time) (engine.DeadLetter, error)
-}
-
-// TaskStore is what the scheduled tasks read and write.
-type TaskStore interface {
-	// ExpiredOrders returns up to max ids of pending orders whose
-	// expires_at is at or before now, oldest deadline first.
-	ExpiredOrders(ctx context.Context, now time.Time, max int) ([]engine.ID, error)
-	// RecordLowStock, in one transaction: records a crossing for every
-	// active product at or under its threshold that has none recorded,
-	// queueing engine.LowStockMail to adminEmail for each (up to max), and
-	// forgets the crossings of products back above their threshold (so the
-	// next crossing alerts again). It returns the products alerted and the
-	// number of crossings forgotten.
-	RecordLowStock(ctx context.Context, now time.Time, adminEmail string, max int) ([]engine.Product, int, error)
-	// SalesReport computes the report of the UTC day starting at day.
-	SalesReport(ctx context.Context, day time.Time) (engine.SalesReport, error)
-	// SaveSalesReport stores r (replacing an earlier one of the same day)
-	// and queues m in the outbox, in one transaction.
-	SaveSalesReport(ctx context.Context, r engine.SalesReport, m engine.Mail, now time.Time) error
-	// ArchiveWebhookEvents moves up to max events received before
-	// archiveBefore into the archive and deletes up to max archived events
-	// received before deleteBefore.
-	ArchiveWebhookEvents(ctx context.Context, archiveBefore, deleteBefore time.Time, max int) (archived, deleted int, err error)
-	// DeadLettersSince counts dead letters created at or after since.
-	DeadLettersSince(ctx context.Context, since time.Time) (int, error)
-	// EnqueueMails adds mails to the outbox; a mail whose key is there
-	// already is skipped. It returns how many were added.
-	EnqueueMails(ctx context.Context, mails []engine.Mail, now time.Time) (int, error)
-	// Gauges counts what the gauges show.
-	Gauges(ctx context.Context) (engine.Gauges, error)
-	// PruneHistory deletes up to max finished records of each kind older
-	// than before says, and counts them.
-	PruneHistory(ctx context.Context, before engine.PruneBefore, max int) (engine.PruneCounts, error)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/flashstock/flashstock/engine"
 )
 
-// What the alerting tasks read and write (actors.TaskStore): low-stock
+// What the alerting tasks read and write (usecase.TaskStore): low-stock
 // crossings and the count of new dead letters.
 
 // lowStockAlertsMax bounds the products one RecordLowStock call alerts.

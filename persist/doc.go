@@ -14,7 +14,8 @@
 // invariants after loading; a broken row is an error, not a panic.
 //
 // persist imports engine and migrations only (of flashstock); it must not
-// import httpd, actors, bench or cmd. Its method sets match the ports that
-// httpd and actors declare (ports_test.go checks the actors' ones), so
-// cmd/flashstock can wire them without either package knowing the other.
+// import httpd, actors, usecase, bench or cmd. Its method sets match the
+// ports that httpd, actors and usecase declare (cmd/flashstock's
+// ports_test.go checks the actors' and the use cases' ones), so
+// cmd/flashstock can wire them without either side knowing the other.
 package persist

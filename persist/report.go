@@ -11,7 +11,7 @@ import (
 	"github.com/flashstock/flashstock/engine"
 )
 
-// Daily sales reports (actors.TaskStore). A day's orders are read by
+// Daily sales reports (usecase.TaskStore). A day's orders are read by
 // primary-key range: ids are UUIDv7 made at created_at, so
 // [engine.FirstIDAt(day), engine.FirstIDAt(day+24h)) is that day's orders,
 // and the order insert path carries no created_at index.

@@ -12,7 +12,7 @@ import (
 	"github.com/flashstock/flashstock/engine"
 )
 
-// Payment webhook events (actors.PaymentStore): each event is stored and
+// Payment webhook events (usecase.PaymentStore): each event is stored and
 // applied in one transaction, once per event_id.
 
 // archiveEventsMax bounds one ArchiveWebhookEvents call, per table.

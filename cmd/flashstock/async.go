@@ -17,6 +17,7 @@ import (
 	"github.com/flashstock/flashstock/httpd"
 	"github.com/flashstock/flashstock/internal/smtpmail"
 	"github.com/flashstock/flashstock/persist"
+	"github.com/flashstock/flashstock/usecase"
 )
 
 // Webhook secrets (Standard Webhooks): "whsec_" + base64 of 24 to 64
@@ -110,11 +111,15 @@ func newMailSender(c config, log zerolog.Logger) (actors.MailSender, func(error)
 
 // newTaskRunner builds the scheduled tasks and their runner: expiry cancels
 // through orders, the job lock is Redis's when configured.
-func newTaskRunner(c config, d *deps, orders actors.OrderTransitioner, gauges *actors.GaugeBoard, obs actors.Observer,
+func newTaskRunner(c config, d *deps, orders usecase.OrderTransitioner, gauges *usecase.GaugeBoard, obs actors.Observer,
 	log zerolog.Logger) (*actors.TaskRunner, error) {
-	tasks, err := actors.NewTasks(d.store, orders, gauges, c.tasksConfig())
+	work, err := usecase.NewTasks(d.store, orders, gauges, c.tasksConfig())
 	if err != nil {
 		return nil, err
+	}
+	tasks := make([]actors.Task, len(work))
+	for i, t := range work {
+		tasks[i] = actors.Task{Name: t.Name, Schedule: t.Schedule, Run: t.Run, PerNode: t.PerNode}
 	}
 	var locks actors.JobLocks
 	if d.redis != nil {

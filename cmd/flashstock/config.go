@@ -18,6 +18,7 @@ import (
 
 	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/engine"
+	"github.com/flashstock/flashstock/usecase"
 )
 
 // Environments.
@@ -218,8 +219,8 @@ func init() { settings = append(settings, scheduleSettings()...) }
 
 // scheduleSettings are one FLASHSTOCK_SCHEDULE_<TASK> setting per task.
 func scheduleSettings() []setting {
-	names := make([]string, 0, len(actors.DefaultSchedules))
-	for name := range actors.DefaultSchedules {
+	names := make([]string, 0, len(usecase.DefaultSchedules))
+	for name := range usecase.DefaultSchedules {
 		names = append(names, name)
 	}
 	slices.Sort(names)
@@ -227,7 +228,7 @@ func scheduleSettings() []setting {
 	for i, name := range names {
 		out[i] = setting{"FLASHSTOCK_SCHEDULE_" + strings.ToUpper(name), "schedule-" + strings.ReplaceAll(name, "_", "-"),
 			"when the " + name + " task runs: an interval (e.g. 30s), daily@HH:MM (UTC) or off",
-			actors.DefaultSchedules[name].String(), func(c *config, v string) error {
+			usecase.DefaultSchedules[name].String(), func(c *config, v string) error {
 				s, err := engine.ParseSchedule(v)
 				if c.Schedules == nil {
 					c.Schedules = map[string]engine.Schedule{}
@@ -301,7 +302,7 @@ func (c *config) validate() error {
 			add("FLASHSTOCK_PPROF_ADDR: must be a loopback host:port (profiles expose internals)")
 		}
 	}
-	// actors.Config reads zero as "default"; here every value was given
+	// actors.Config and usecase.Config read zero as "default"; here every value was given
 	// (the defaults are in the settings table), so zero is a mistake.
 	for name, n := range map[string]int{"FLASHSTOCK_SHARDS": c.Shards, "FLASHSTOCK_INFLIGHT_PER_SKU_MAX": c.InflightPerSKUMax,
 		"FLASHSTOCK_INFLIGHT_MAX": c.InflightMax, "FLASHSTOCK_BATCH_ORDERS_MAX": c.BatchOrdersMax,
@@ -321,6 +322,9 @@ func (c *config) validate() error {
 		}
 	}
 	if err := c.actorsConfig().Validate(); err != nil {
+		add("%v", err)
+	}
+	if err := c.usecaseConfig().Validate(); err != nil {
 		add("%v", err)
 	}
 	if err := c.limits().Validate(); err != nil {
@@ -399,8 +403,13 @@ func (c *config) validateSecrets(add func(string, ...any)) {
 func (c config) actorsConfig() actors.Config {
 	return actors.Config{Shards: c.Shards, ActorIdle: c.ActorIdle, ActorsMax: c.ActorsMax, OrderTTL: c.OrderTTL,
 		InflightPerSKUMax: c.InflightPerSKUMax, InflightMax: c.InflightMax, BatchOrdersMax: c.BatchOrdersMax,
-		BatchProductsMax: c.BatchProductsMax, Committers: c.Committers, CommitQueueOpsMax: c.CommitQueueOpsMax,
-		HoldTimeout: c.HoldTimeout, RepairInterval: c.RepairInterval}
+		BatchProductsMax: c.BatchProductsMax, Committers: c.Committers, CommitQueueOpsMax: c.CommitQueueOpsMax}
+}
+
+// usecaseConfig is the part of c the use cases take (the order TTL as the
+// actors have it: single- and multi-product orders wait alike).
+func (c config) usecaseConfig() usecase.Config {
+	return usecase.Config{OrderTTL: c.OrderTTL, HoldTimeout: c.HoldTimeout, RepairInterval: c.RepairInterval}
 }
 
 // mailerConfig is the part of c the mailer takes.
@@ -410,8 +419,8 @@ func (c config) mailerConfig() actors.MailerConfig {
 }
 
 // tasksConfig is the part of c the scheduled tasks take.
-func (c config) tasksConfig() actors.TasksConfig {
-	return actors.TasksConfig{Schedules: c.Schedules, AdminEmail: c.AdminEmail}
+func (c config) tasksConfig() usecase.TasksConfig {
+	return usecase.TasksConfig{Schedules: c.Schedules, AdminEmail: c.AdminEmail}
 }
 
 // runnerConfig is the part of c task runs take.

@@ -12,30 +12,38 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flashstock/flashstock/actors"
-	"github.com/flashstock/flashstock/engine"
 	"github.com/flashstock/flashstock/persist"
+	"github.com/flashstock/flashstock/usecase"
 )
 
 // core is the running engine: the hollywood system, the SKU actors, the
-// order coordinator and payments, the mailer, the scheduler, the
+// use cases over them (orders, payments, the catalogue), the mailer, the scheduler, the
 // dead-letter recorder, the repair loop and the idempotency-key purge.
 type core struct {
 	system      *actor.Engine
 	inv         *actors.Inventory
-	orders      *actors.Orders
-	payments    *actors.Payments
+	orders      *usecase.Orders
+	payments    *usecase.Payments
+	catalogue   *usecase.Catalogue
 	deadLetters *actors.DeadLetters
 	mailer      *actors.Mailer
 	scheduler   *actors.Scheduler
 	recorder    *actors.DeadLetterRecorder
-	gauges      *actors.GaugeBoard
+	gauges      *usecase.GaugeBoard
 	stopRepair  context.CancelFunc
 	repairDone  chan struct{}
 }
 
-// startCore starts the actors over the store and the repair loop, which
-// returns units left held by a crash (at once, then periodically).
-func startCore(c config, d *deps, obs actors.Observer, log zerolog.Logger) (*core, error) {
+// observer is what cmd's metrics observe of the actors and the use cases.
+type observer interface {
+	actors.Observer
+	usecase.Observer
+}
+
+// startCore starts the actors over the store, the use cases over the
+// actors' inventory (their Stock), and the repair loop, which returns units
+// left held by a crash (at once, then periodically).
+func startCore(c config, d *deps, obs observer, log zerolog.Logger) (*core, error) {
 	// hollywood logs through the default slog logger: route it into ours.
 	slog.SetDefault(slog.New(zerolog.NewSlogHandler(log.With().Str("component", "hollywood").Logger())))
 	system, err := actor.NewEngine(actor.NewEngineConfig())
@@ -43,7 +51,7 @@ func startCore(c config, d *deps, obs actors.Observer, log zerolog.Logger) (*cor
 		return nil, fmt.Errorf("actor system: %w", err)
 	}
 	store := d.store
-	k := &core{system: system, gauges: &actors.GaugeBoard{}, repairDone: make(chan struct{})}
+	k := &core{system: system, gauges: &usecase.GaugeBoard{}, repairDone: make(chan struct{})}
 	// The recorder first, so that it sees every undeliverable message.
 	if k.recorder, err = actors.StartDeadLetterRecorder(system, store, obs, log); err != nil {
 		return nil, err
@@ -53,10 +61,15 @@ func startCore(c config, d *deps, obs actors.Observer, log zerolog.Logger) (*cor
 	if k.inv, err = actors.NewInventory(system, store, ac, log); err != nil {
 		return nil, err
 	}
-	if k.orders, err = actors.NewOrders(k.inv, store, log); err != nil {
+	uc := c.usecaseConfig()
+	uc.Observer = obs
+	if k.orders, err = usecase.NewOrders(k.inv, store, uc, log); err != nil {
 		return nil, err
 	}
-	if k.payments, err = actors.NewPayments(k.orders, store, log); err != nil {
+	if k.payments, err = usecase.NewPayments(k.inv, store, uc, log); err != nil {
+		return nil, err
+	}
+	if k.catalogue, err = usecase.NewCatalogue(store, k.inv, k.inv); err != nil {
 		return nil, err
 	}
 	sender, permanent, err := newMailSender(c, log)
@@ -124,34 +137,4 @@ func (k *core) stop(ctx context.Context) error {
 	<-k.repairDone
 	errs = append(errs, k.inv.Close(ctx), k.recorder.Stop(ctx))
 	return errors.Join(errs...)
-}
-
-// catalogue is the httpd Products port: reads from the memory of a
-// product's live SKU actor, else from the store; creation in the store;
-// every change of an existing product through its SKU actor (the only
-// writer of its stock). It is also httpd's LiveStock.
-type catalogue struct {
-	*persist.Store
-	inv *actors.Inventory
-}
-
-// Product answers from the product's live actor (its stock as last
-// committed, ahead of nothing) or the store.
-func (c catalogue) Product(ctx context.Context, id engine.ID) (engine.Product, error) {
-	if p, ok := c.inv.Product(id); ok {
-		return p, nil
-	}
-	return c.Store.Product(ctx, id)
-}
-
-// LiveProduct is the product as its live actor last committed it.
-func (c catalogue) LiveProduct(id engine.ID) (engine.Product, bool) { return c.inv.Product(id) }
-
-// StockEvictedSince says whether an actor with changed stock stopped since t.
-func (c catalogue) StockEvictedSince(t time.Time) bool { return c.inv.StockEvictedSince(t) }
-
-// UpdateProduct goes through the product's actor.
-func (c catalogue) UpdateProduct(ctx context.Context, id engine.ID,
-	change func(engine.Product) (engine.Product, error)) (engine.Product, error) {
-	return c.inv.UpdateProduct(ctx, id, change)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/engine"
 	"github.com/flashstock/flashstock/persist"
+	"github.com/flashstock/flashstock/usecase"
 )
 
 const jobsUsage = "jobs list | jobs run NAME [--day YYYY-MM-DD] [config flags]\n\n" +
@@ -43,14 +44,14 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := actors.DefaultSchedules[name]; !ok {
+	if _, ok := usecase.DefaultSchedules[name]; !ok {
 		return fmt.Errorf("%w: no task called %q (see flashstock jobs list)", errUsage, name)
 	}
 	now := time.Now().UTC()
 	slot := now
 	if *day != "" {
 		d, err := time.Parse(time.DateOnly, *day)
-		if err != nil || name != actors.TaskDailyReport {
+		if err != nil || name != usecase.TaskDailyReport {
 			return fmt.Errorf("%w: --day YYYY-MM-DD goes with daily_report only", errUsage)
 		}
 		slot = d.AddDate(0, 0, 1) // the run on the next day reports this one
@@ -67,7 +68,7 @@ func cmdJobs(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s: %s in %s (run key %s): %s\n", name, run.Status,
 		run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond), key, orNullJSON(run.Result))
-	if name == actors.TaskExpireOrders {
+	if name == usecase.TaskExpireOrders {
 		fmt.Fprintln(e.stdout, "the stock of expired orders returns through the running server's repair loop (FLASHSTOCK_REPAIR_INTERVAL)")
 	}
 	return nil
@@ -93,12 +94,12 @@ type namedSchedule struct {
 }
 
 func sortedTasks(c config) []namedSchedule {
-	names := actors.TaskNames
+	names := usecase.TaskNames
 	out := make([]namedSchedule, len(names))
 	for i, n := range names {
 		s, ok := c.Schedules[n]
 		if !ok {
-			s = actors.DefaultSchedules[n]
+			s = usecase.DefaultSchedules[n]
 		}
 		out[i] = namedSchedule{n, s}
 	}
@@ -143,7 +144,7 @@ func openCLI(ctx context.Context, e env, c *config) (*cliDeps, error) {
 		}
 	}
 	log := newLogger(e.stderr, c.LogLevel).Level(max(zerolog.WarnLevel, mustLevel(c.LogLevel)))
-	runner, err := newTaskRunner(*c, d, storeTransitioner{store: store}, &actors.GaugeBoard{}, nil, log)
+	runner, err := newTaskRunner(*c, d, storeTransitioner{store: store}, &usecase.GaugeBoard{}, nil, log)
 	if err == nil {
 		var dl *actors.DeadLetters
 		if dl, err = actors.NewDeadLetters(store, runner, false, log); err == nil {

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/internal/testenv"
+	"github.com/flashstock/flashstock/usecase"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -278,7 +278,7 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 	_, out, _ = runCmd(t, nil, "", "jobs", "--help")
-	for name := range actors.DefaultSchedules {
+	for name := range usecase.DefaultSchedules {
 		if !strings.Contains(out, name) {
 			t.Errorf("jobs --help does not name the task %s", name)
 		}

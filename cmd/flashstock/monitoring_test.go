@@ -14,7 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/flashstock/flashstock/actors"
+	"github.com/flashstock/flashstock/usecase"
 )
 
 // The monitoring files, relative to the repository root.
@@ -236,7 +236,7 @@ func TestMonitoringMetricsAtFirstScrape(t *testing.T) {
 	t.Parallel()
 	refs := referencedMetrics(t, monitoringQueries(t))
 	vars := testEnv(t)
-	for _, name := range actors.TaskNames {
+	for _, name := range usecase.TaskNames {
 		vars["FLASHSTOCK_SCHEDULE_"+strings.ToUpper(name)] = "off"
 	}
 	base, _ := startServer(t, vars)

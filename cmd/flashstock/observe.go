@@ -12,6 +12,7 @@ import (
 	"github.com/flashstock/flashstock/engine"
 	"github.com/flashstock/flashstock/httpd"
 	"github.com/flashstock/flashstock/internal/metrics"
+	"github.com/flashstock/flashstock/usecase"
 )
 
 // hottestSKUsShown is how many SKU actors GET /admin/actors lists.
@@ -42,7 +43,7 @@ func newObservability() (*observability, error) {
 // server's routes, the scheduled tasks, locks, the default currency), so
 // that they exist, at zero, from the first scrape.
 func (o *observability) preset(srv *httpd.Server) {
-	k := metrics.Known{Tasks: actors.TaskNames, TaskResults: actors.TaskResults,
+	k := metrics.Known{Tasks: usecase.TaskNames, TaskResults: actors.TaskResults,
 		Locks: []string{actors.LockJob}, LockResults: actors.LockResults,
 		Currencies: []string{string(engine.CurrencyDefault)}}
 	for _, r := range srv.Routes() {

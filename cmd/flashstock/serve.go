@@ -131,8 +131,7 @@ func (d *deps) close() {
 }
 
 func newServer(c config, d *deps, k *core, obs *observability, log zerolog.Logger) (*httpd.Server, error) {
-	cat := catalogue{Store: d.store, inv: k.inv}
-	hd := httpd.Deps{Users: d.store, Products: cat, Live: cat, Orders: k.orders,
+	hd := httpd.Deps{Users: d.store, Products: k.catalogue, Live: k.catalogue, Orders: k.orders,
 		Payments: k.payments, DeadLetters: k.deadLetters, Actors: k, Observer: obs.metrics, Metrics: obs.handler(),
 		Idempotency: d.store, Log: log, Checks: map[string]httpd.Pinger{"postgres": d.store},
 		OrderLimiter: d.limiter("orders", c.RateOrders), AuthLimiter: d.limiter("auth", c.RateAuth)}

@@ -19,6 +19,7 @@ import (
 	"github.com/flashstock/flashstock/internal/smtptest"
 	"github.com/flashstock/flashstock/internal/testenv"
 	"github.com/flashstock/flashstock/persist"
+	"github.com/flashstock/flashstock/usecase"
 )
 
 // Payments, the outbox and the mailer against real PostgreSQL and a real
@@ -41,7 +42,7 @@ func (w *world) buyer(name string) engine.ID {
 func TestExpiryRacingPayment(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, actors.Config{OrderTTL: time.Millisecond})
-	payments, err := actors.NewPayments(w.orders, w.store, zerolog.Nop())
+	payments, err := usecase.NewPayments(w.inv, w.store, w.uc, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,16 +131,20 @@ func TestExpiryTaskReturnsStock(t *testing.T) {
 		ids = append(ids, o.ID)
 	}
 	time.Sleep(2 * time.Millisecond)
-	gauges := &actors.GaugeBoard{}
-	tasks, err := actors.NewTasks(w.store, w.orders, gauges, actors.TasksConfig{AdminEmail: "ops@example.com", ExpiryBatchMax: 3})
+	gauges := &usecase.GaugeBoard{}
+	work, err := usecase.NewTasks(w.store, w.orders, gauges, usecase.TasksConfig{AdminEmail: "ops@example.com", ExpiryBatchMax: 3})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var tasks []actors.Task
+	for _, task := range work {
+		tasks = append(tasks, actors.Task{Name: task.Name, Schedule: task.Schedule, Run: task.Run, PerNode: task.PerNode})
 	}
 	runner, err := actors.NewTaskRunner(tasks, w.store, nil, actors.RunnerConfig{Node: "test"}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := runner.Run(t.Context(), actors.TaskExpireOrders, "expire_orders:test", time.Now())
+	run, err := runner.Run(t.Context(), usecase.TaskExpireOrders, "expire_orders:test", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,10 +162,10 @@ func TestExpiryTaskReturnsStock(t *testing.T) {
 		t.Errorf("stock %d after expiring every order, want 50", l.stock)
 	}
 	// The same run key does nothing a second time.
-	if _, err := runner.Run(t.Context(), actors.TaskExpireOrders, "expire_orders:test", time.Now()); !errors.Is(err, actors.ErrRunSkipped) {
+	if _, err := runner.Run(t.Context(), usecase.TaskExpireOrders, "expire_orders:test", time.Now()); !errors.Is(err, actors.ErrRunSkipped) {
 		t.Errorf("second run of the same key: %v, want ErrRunSkipped", err)
 	}
-	if _, err := runner.Run(t.Context(), actors.TaskRefreshGauges, "refresh_gauges:test", time.Now()); err != nil {
+	if _, err := runner.Run(t.Context(), usecase.TaskRefreshGauges, "refresh_gauges:test", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if g, at := gauges.Load(); at.IsZero() || g.PendingOrders != 0 || g.OutboxPending != 7 {

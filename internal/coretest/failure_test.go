@@ -9,6 +9,8 @@ import (
 
 	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/engine"
+	"github.com/flashstock/flashstock/internal/testenv"
+	"github.com/flashstock/flashstock/usecase"
 )
 
 // failureRun places orders from many buyers while some commits are made to
@@ -118,7 +120,7 @@ func TestRepeatedCrashesBackOff(t *testing.T) {
 // older than HoldTimeout, and a late finalize can no longer write it.
 func TestRepairReleasesAbandonedHolds(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, actors.Config{HoldTimeout: time.Second})
+	w := newWorldWith(t, testenv.PostgresURL(t), actors.Config{}, usecase.Config{HoldTimeout: time.Second})
 	a, b := w.product("A", 10), w.product("B", 10)
 	ctx := t.Context()
 	orderID, now := newID(t), time.Now().UTC().Truncate(time.Microsecond)

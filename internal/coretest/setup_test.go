@@ -18,17 +18,20 @@ import (
 	"github.com/flashstock/flashstock/engine"
 	"github.com/flashstock/flashstock/internal/testenv"
 	"github.com/flashstock/flashstock/persist"
+	"github.com/flashstock/flashstock/usecase"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// world is one test's inventory core over a fresh schema.
+// world is one test's inventory core over a fresh schema: the real SKU
+// actors under the real use cases.
 type world struct {
 	t      *testing.T
 	store  *persist.Store
 	faults *faultyStore
 	inv    *actors.Inventory
-	orders *actors.Orders
+	uc     usecase.Config // the use cases' config (the order TTL as the actors')
+	orders *usecase.Orders
 	sql    *pgxpool.Pool // for the audit
 	// actorPanics: decisions left to panic inside their SKU actor.
 	actorPanics atomic.Int32
@@ -43,6 +46,13 @@ func newWorld(t *testing.T, cfg actors.Config) *world {
 
 // newWorldOn is newWorld over the database at url.
 func newWorldOn(t *testing.T, url string, cfg actors.Config) *world {
+	t.Helper()
+	return newWorldWith(t, url, cfg, usecase.Config{})
+}
+
+// newWorldWith is newWorldOn with the use cases' config uc (its order TTL,
+// when zero, the actors').
+func newWorldWith(t *testing.T, url string, cfg actors.Config, uc usecase.Config) *world {
 	t.Helper()
 	store, err := persist.Open(t.Context(), persist.Config{DatabaseURL: url, MaxConns: 16})
 	if err != nil {
@@ -79,11 +89,14 @@ func newWorldOn(t *testing.T, url string, cfg actors.Config) *world {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	orders, err := actors.NewOrders(inv, store, zerolog.Nop())
+	if uc.OrderTTL == 0 {
+		uc.OrderTTL = cfg.OrderTTL
+	}
+	orders, err := usecase.NewOrders(inv, store, uc, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.inv, w.orders = inv, orders
+	w.inv, w.uc, w.orders = inv, uc, orders
 	return w
 }
 

@@ -1,4 +1,4 @@
-package actors_test
+package usecase_test
 
 import (
 	"context"
@@ -11,25 +11,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/engine"
+	"github.com/flashstock/flashstock/usecase"
 )
 
 // Tests of the scheduled tasks, each run directly over a fake store.
 
 const adminEmail = "admin@example.com"
 
+// testSlot is the slot the tasks run for.
+var testSlot = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+
 // newTasks builds the tasks by name.
-func newTasks(t *testing.T, store actors.TaskStore, orders actors.OrderTransitioner, board *actors.GaugeBoard, cfg actors.TasksConfig) map[string]actors.Task {
+func newTasks(t *testing.T, store usecase.TaskStore, orders usecase.OrderTransitioner, board *usecase.GaugeBoard, cfg usecase.TasksConfig) map[string]usecase.Task {
 	t.Helper()
 	if cfg.AdminEmail == "" {
 		cfg.AdminEmail = adminEmail
 	}
-	list, err := actors.NewTasks(store, orders, board, cfg)
+	list, err := usecase.NewTasks(store, orders, board, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	byName := map[string]actors.Task{}
+	byName := map[string]usecase.Task{}
 	for _, task := range list {
 		byName[task.Name] = task
 	}
@@ -37,7 +40,7 @@ func newTasks(t *testing.T, store actors.TaskStore, orders actors.OrderTransitio
 }
 
 // runTask runs one task for slot and returns its result as JSON.
-func runTask(t *testing.T, tasks map[string]actors.Task, name string, slot time.Time) (string, error) {
+func runTask(t *testing.T, tasks map[string]usecase.Task, name string, slot time.Time) (string, error) {
 	t.Helper()
 	res, err := tasks[name].Run(testCtx(t), slot)
 	b, jerr := json.Marshal(res)
@@ -85,10 +88,10 @@ func TestExpireOrdersCancelsEveryBatch(t *testing.T) {
 	ids := newIDs(t, 7)
 	batches := &idBatches{batches: [][]engine.ID{ids[:3], ids[3:6], ids[6:]}}
 	orders := &fakeOrders{}
-	tasks := newTasks(t, &fakeTaskStore{ExpiredOrdersFunc: batches.next}, orders, &actors.GaugeBoard{},
-		actors.TasksConfig{ExpiryBatchMax: 3, ExpiryWorkers: 2})
+	tasks := newTasks(t, &fakeTaskStore{ExpiredOrdersFunc: batches.next}, orders, &usecase.GaugeBoard{},
+		usecase.TasksConfig{ExpiryBatchMax: 3, ExpiryWorkers: 2})
 
-	res, err := runTask(t, tasks, actors.TaskExpireOrders, testSlot)
+	res, err := runTask(t, tasks, usecase.TaskExpireOrders, testSlot)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,9 +123,9 @@ func sortIDs(ids []engine.ID) {
 func TestExpireOrdersStopsAtAShortBatch(t *testing.T) {
 	t.Parallel()
 	batches := &idBatches{batches: [][]engine.ID{newIDs(t, 2)}}
-	tasks := newTasks(t, &fakeTaskStore{ExpiredOrdersFunc: batches.next}, &fakeOrders{}, &actors.GaugeBoard{},
-		actors.TasksConfig{ExpiryBatchMax: 2})
-	if _, err := runTask(t, tasks, actors.TaskExpireOrders, testSlot); err != nil {
+	tasks := newTasks(t, &fakeTaskStore{ExpiredOrdersFunc: batches.next}, &fakeOrders{}, &usecase.GaugeBoard{},
+		usecase.TasksConfig{ExpiryBatchMax: 2})
+	if _, err := runTask(t, tasks, usecase.TaskExpireOrders, testSlot); err != nil {
 		t.Fatal(err)
 	}
 	if batches.calls != 2 {
@@ -148,16 +151,16 @@ func TestExpireOrdersCountsRacesAndFailsOnErrors(t *testing.T) {
 
 	batches := &idBatches{batches: [][]engine.ID{ids[:3]}}
 	tasks := newTasks(t, &fakeTaskStore{ExpiredOrdersFunc: batches.next}, &fakeOrders{TransitionOrderFunc: transition},
-		&actors.GaugeBoard{}, actors.TasksConfig{ExpiryBatchMax: 10})
-	res, err := runTask(t, tasks, actors.TaskExpireOrders, testSlot)
+		&usecase.GaugeBoard{}, usecase.TasksConfig{ExpiryBatchMax: 10})
+	res, err := runTask(t, tasks, usecase.TaskExpireOrders, testSlot)
 	if err != nil || res != `{"expired":2,"raced":1}` {
 		t.Errorf("run with a race = %s, %v; want 2 expired, 1 raced, no error", res, err)
 	}
 
 	batches = &idBatches{batches: [][]engine.ID{ids}}
 	tasks = newTasks(t, &fakeTaskStore{ExpiredOrdersFunc: batches.next}, &fakeOrders{TransitionOrderFunc: transition},
-		&actors.GaugeBoard{}, actors.TasksConfig{ExpiryBatchMax: 10})
-	res, err = runTask(t, tasks, actors.TaskExpireOrders, testSlot)
+		&usecase.GaugeBoard{}, usecase.TasksConfig{ExpiryBatchMax: 10})
+	res, err = runTask(t, tasks, usecase.TaskExpireOrders, testSlot)
 	if !errors.Is(err, engine.ErrUnavailable) {
 		t.Errorf("run with a failed cancel = %v, want the failure", err)
 	}
@@ -168,8 +171,8 @@ func TestExpireOrdersCountsRacesAndFailsOnErrors(t *testing.T) {
 	failing := &fakeTaskStore{ExpiredOrdersFunc: func(context.Context, time.Time, int) ([]engine.ID, error) {
 		return nil, engine.ErrUnavailable
 	}}
-	tasks = newTasks(t, failing, &fakeOrders{}, &actors.GaugeBoard{}, actors.TasksConfig{})
-	if _, err := runTask(t, tasks, actors.TaskExpireOrders, testSlot); !errors.Is(err, engine.ErrUnavailable) {
+	tasks = newTasks(t, failing, &fakeOrders{}, &usecase.GaugeBoard{}, usecase.TasksConfig{})
+	if _, err := runTask(t, tasks, usecase.TaskExpireOrders, testSlot); !errors.Is(err, engine.ErrUnavailable) {
 		t.Errorf("run with the store down = %v, want its error", err)
 	}
 }
@@ -183,8 +186,8 @@ func TestLowStockAlertsTheAdmin(t *testing.T) {
 		gotEmail, gotMax = email, max
 		return []engine.Product{{SKU: "HOT"}, {SKU: "COLD"}}, 3, nil
 	}}
-	tasks := newTasks(t, store, &fakeOrders{}, &actors.GaugeBoard{}, actors.TasksConfig{LowStockBatchMax: 50})
-	res, err := runTask(t, tasks, actors.TaskLowStock, testSlot)
+	tasks := newTasks(t, store, &fakeOrders{}, &usecase.GaugeBoard{}, usecase.TasksConfig{LowStockBatchMax: 50})
+	res, err := runTask(t, tasks, usecase.TaskLowStock, testSlot)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,8 +218,8 @@ func TestDailyReportReportsTheDayBefore(t *testing.T) {
 			return nil
 		},
 	}
-	tasks := newTasks(t, store, &fakeOrders{}, &actors.GaugeBoard{}, actors.TasksConfig{})
-	res, err := runTask(t, tasks, actors.TaskDailyReport, slot)
+	tasks := newTasks(t, store, &fakeOrders{}, &usecase.GaugeBoard{}, usecase.TasksConfig{})
+	res, err := runTask(t, tasks, usecase.TaskDailyReport, slot)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +238,7 @@ func TestDailyReportReportsTheDayBefore(t *testing.T) {
 	}
 
 	store.SaveSalesReportFunc = func(context.Context, engine.SalesReport, engine.Mail, time.Time) error { return engine.ErrUnavailable }
-	if _, err := runTask(t, tasks, actors.TaskDailyReport, slot); !errors.Is(err, engine.ErrUnavailable) {
+	if _, err := runTask(t, tasks, usecase.TaskDailyReport, slot); !errors.Is(err, engine.ErrUnavailable) {
 		t.Errorf("run with the save failing = %v, want its error", err)
 	}
 }
@@ -265,10 +268,10 @@ func TestDeadLetterAlertThreshold(t *testing.T) {
 				return tc.wantAdded, nil
 			},
 		}
-		tasks := newTasks(t, store, &fakeOrders{}, &actors.GaugeBoard{},
-			actors.TasksConfig{DeadLetterAlertMin: 3, DeadLetterAlertWindow: window})
+		tasks := newTasks(t, store, &fakeOrders{}, &usecase.GaugeBoard{},
+			usecase.TasksConfig{DeadLetterAlertMin: 3, DeadLetterAlertWindow: window})
 		before := time.Now().UTC()
-		res, err := runTask(t, tasks, actors.TaskDeadLetterAlert, testSlot)
+		res, err := runTask(t, tasks, usecase.TaskDeadLetterAlert, testSlot)
 		after := time.Now().UTC()
 		if err != nil {
 			t.Fatal(err)
@@ -312,8 +315,8 @@ func TestArchiveWebhooksLoopsOverFullBatches(t *testing.T) {
 		}
 		return 2, 0, nil
 	}}
-	tasks := newTasks(t, store, &fakeOrders{}, &actors.GaugeBoard{}, actors.TasksConfig{ArchiveBatchMax: 5})
-	res, err := runTask(t, tasks, actors.TaskArchiveWebhooks, testSlot)
+	tasks := newTasks(t, store, &fakeOrders{}, &usecase.GaugeBoard{}, usecase.TasksConfig{ArchiveBatchMax: 5})
+	res, err := runTask(t, tasks, usecase.TaskArchiveWebhooks, testSlot)
 	if err != nil || res != `{"archived":7,"deleted":1}` || calls != 2 {
 		t.Errorf("archive = %s, %v after %d calls; want 7 archived, 1 deleted in 2 calls", res, err, calls)
 	}
@@ -333,10 +336,10 @@ func TestPruneHistoryRetentionsAndRounds(t *testing.T) {
 		}
 		return engine.PruneCounts{SentMails: 2}, nil
 	}}
-	tasks := newTasks(t, store, &fakeOrders{}, &actors.GaugeBoard{}, actors.TasksConfig{PruneBatchMax: 4,
+	tasks := newTasks(t, store, &fakeOrders{}, &usecase.GaugeBoard{}, usecase.TasksConfig{PruneBatchMax: 4,
 		KeepTaskRuns: time.Hour, KeepSentMails: 2 * time.Hour, KeepRetriedDeadLetters: 3 * time.Hour})
 	start := time.Now()
-	res, err := runTask(t, tasks, actors.TaskPruneHistory, testSlot)
+	res, err := runTask(t, tasks, usecase.TaskPruneHistory, testSlot)
 	if err != nil || res != `{"task_runs":1,"sent_mails":6,"retried_dead_letters":0}` || calls != 2 {
 		t.Errorf("prune = %s, %v after %d calls; want 1, 6, 0 in 2 calls", res, err, calls)
 	}
@@ -354,14 +357,14 @@ func TestPruneHistoryRetentionsAndRounds(t *testing.T) {
 func TestRefreshGaugesFillsTheBoard(t *testing.T) {
 	t.Parallel()
 	want := engine.Gauges{PendingOrders: 4, LowStockProducts: 2, DeadLetters: 1, OutboxPending: 9}
-	board := &actors.GaugeBoard{}
+	board := &usecase.GaugeBoard{}
 	if g, at := board.Load(); g != (engine.Gauges{}) || !at.IsZero() {
 		t.Errorf("empty board = %+v at %v, want zero", g, at)
 	}
 	tasks := newTasks(t, &fakeTaskStore{GaugesFunc: func(context.Context) (engine.Gauges, error) { return want, nil }},
-		&fakeOrders{}, board, actors.TasksConfig{})
+		&fakeOrders{}, board, usecase.TasksConfig{})
 	before := time.Now()
-	if _, err := runTask(t, tasks, actors.TaskRefreshGauges, testSlot); err != nil {
+	if _, err := runTask(t, tasks, usecase.TaskRefreshGauges, testSlot); err != nil {
 		t.Fatal(err)
 	}
 	if g, at := board.Load(); g != want || at.Before(before) {
@@ -371,56 +374,56 @@ func TestRefreshGaugesFillsTheBoard(t *testing.T) {
 
 func TestNewTasksSchedules(t *testing.T) {
 	t.Parallel()
-	tasks := newTasks(t, &fakeTaskStore{}, &fakeOrders{}, &actors.GaugeBoard{}, actors.TasksConfig{})
-	if got, want := slices.Sorted(maps.Keys(tasks)), slices.Sorted(maps.Keys(actors.DefaultSchedules)); !slices.Equal(got, want) {
+	tasks := newTasks(t, &fakeTaskStore{}, &fakeOrders{}, &usecase.GaugeBoard{}, usecase.TasksConfig{})
+	if got, want := slices.Sorted(maps.Keys(tasks)), slices.Sorted(maps.Keys(usecase.DefaultSchedules)); !slices.Equal(got, want) {
 		t.Fatalf("tasks %v, want %v", got, want)
 	}
 	for name, task := range tasks {
-		if task.Schedule != actors.DefaultSchedules[name] || task.Run == nil {
-			t.Errorf("%s: schedule %v, want the default %v", name, task.Schedule, actors.DefaultSchedules[name])
+		if task.Schedule != usecase.DefaultSchedules[name] || task.Run == nil {
+			t.Errorf("%s: schedule %v, want the default %v", name, task.Schedule, usecase.DefaultSchedules[name])
 		}
-		if task.PerNode != (name == actors.TaskRefreshGauges) {
+		if task.PerNode != (name == usecase.TaskRefreshGauges) {
 			t.Errorf("%s: PerNode %v; only the gauges (in each node's memory) are refreshed per node", name, task.PerNode)
 		}
 	}
 
-	tasks = newTasks(t, &fakeTaskStore{}, &fakeOrders{}, &actors.GaugeBoard{}, actors.TasksConfig{
-		Schedules: map[string]engine.Schedule{actors.TaskLowStock: {Off: true}, actors.TaskExpireOrders: {Every: time.Minute}}})
-	if s := tasks[actors.TaskLowStock].Schedule; !s.Off {
+	tasks = newTasks(t, &fakeTaskStore{}, &fakeOrders{}, &usecase.GaugeBoard{}, usecase.TasksConfig{
+		Schedules: map[string]engine.Schedule{usecase.TaskLowStock: {Off: true}, usecase.TaskExpireOrders: {Every: time.Minute}}})
+	if s := tasks[usecase.TaskLowStock].Schedule; !s.Off {
 		t.Errorf("low_stock schedule %v, want off as configured", s)
 	}
-	if s := tasks[actors.TaskExpireOrders].Schedule; s.Every != time.Minute {
+	if s := tasks[usecase.TaskExpireOrders].Schedule; s.Every != time.Minute {
 		t.Errorf("expire_orders schedule %v, want 1m as configured", s)
 	}
-	if s := tasks[actors.TaskDailyReport].Schedule; s != actors.DefaultSchedules[actors.TaskDailyReport] {
+	if s := tasks[usecase.TaskDailyReport].Schedule; s != usecase.DefaultSchedules[usecase.TaskDailyReport] {
 		t.Errorf("daily_report schedule %v, want the default", s)
 	}
 }
 
 func TestTasksConfigValidate(t *testing.T) {
 	t.Parallel()
-	if err := (actors.TasksConfig{AdminEmail: adminEmail}).Validate(); err != nil {
+	if err := (usecase.TasksConfig{AdminEmail: adminEmail}).Validate(); err != nil {
 		t.Errorf("config with only the admin e-mail (defaults) = %v", err)
 	}
 	for name, tc := range map[string]struct {
-		cfg  actors.TasksConfig
+		cfg  usecase.TasksConfig
 		want string
 	}{
-		"no admin e-mail": {actors.TasksConfig{}, "admin e-mail"},
-		"unknown task": {actors.TasksConfig{AdminEmail: adminEmail,
+		"no admin e-mail": {usecase.TasksConfig{}, "admin e-mail"},
+		"unknown task": {usecase.TasksConfig{AdminEmail: adminEmail,
 			Schedules: map[string]engine.Schedule{"expire_order": {Every: time.Minute}}}, `"expire_order"`},
-		"workers":   {actors.TasksConfig{AdminEmail: adminEmail, ExpiryWorkers: 65}, "workers"},
-		"retention": {actors.TasksConfig{AdminEmail: adminEmail, ArchiveAfter: 48 * time.Hour, DeleteAfter: 24 * time.Hour}, "retention"},
+		"workers":   {usecase.TasksConfig{AdminEmail: adminEmail, ExpiryWorkers: 65}, "workers"},
+		"retention": {usecase.TasksConfig{AdminEmail: adminEmail, ArchiveAfter: 48 * time.Hour, DeleteAfter: 24 * time.Hour}, "retention"},
 	} {
 		err := tc.cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Validate = %v, want an error naming %s", name, err, tc.want)
 		}
 	}
-	if _, err := actors.NewTasks(&fakeTaskStore{}, &fakeOrders{}, &actors.GaugeBoard{}, actors.TasksConfig{}); err == nil {
+	if _, err := usecase.NewTasks(&fakeTaskStore{}, &fakeOrders{}, &usecase.GaugeBoard{}, usecase.TasksConfig{}); err == nil {
 		t.Error("NewTasks accepted a config without the admin e-mail")
 	}
-	if _, err := actors.NewTasks(&fakeTaskStore{}, &fakeOrders{}, nil, actors.TasksConfig{AdminEmail: adminEmail}); err == nil {
+	if _, err := usecase.NewTasks(&fakeTaskStore{}, &fakeOrders{}, nil, usecase.TasksConfig{AdminEmail: adminEmail}); err == nil {
 		t.Error("NewTasks accepted no gauge board")
 	}
 }

@@ -1,4 +1,4 @@
-package actors
+package usecase
 
 import (
 	"context"
@@ -12,20 +12,27 @@ import (
 // Payments applies payment webhook events; it satisfies httpd's Payments
 // port. The store applies an event in one transaction (event stored, order
 // moved, returning holds and the buyer's mail written); a failed payment's
-// units then go back through the SKU actors, like a cancellation's, and the
-// repair loop finishes any release that does not happen here.
+// units then go back through Stock, like a cancellation's, and the repair
+// loop finishes any release that does not happen here.
 type Payments struct {
-	orders *Orders
-	store  PaymentStore
-	log    zerolog.Logger
+	store   PaymentStore
+	obs     Observer
+	returns stockReturn
+	log     zerolog.Logger
 }
 
-// NewPayments builds the payment applier over the order coordinator.
-func NewPayments(orders *Orders, store PaymentStore, log zerolog.Logger) (*Payments, error) {
-	if orders == nil || store == nil {
-		return nil, errors.New("actors: NewPayments needs the order coordinator and a store")
+// NewPayments builds the payment applier; a failed payment's units go back
+// through stock.
+func NewPayments(stock Stock, store PaymentStore, cfg Config, log zerolog.Logger) (*Payments, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	return &Payments{orders: orders, store: store, log: log}, nil
+	if stock == nil || store == nil {
+		return nil, errors.New("usecase: NewPayments needs a stock and a store")
+	}
+	return &Payments{store: store, obs: cfg.Observer, log: log,
+		returns: stockReturn{stock: stock, timeout: cfg.ReleaseTimeout, log: log}}, nil
 }
 
 // ApplyPayment stores and applies ev exactly once and says what it did.
@@ -37,18 +44,11 @@ func (p *Payments) ApplyPayment(ctx context.Context, ev engine.PaymentEvent) (en
 	if err != nil {
 		return "", err
 	}
-	obs := p.orders.cfg.Observer
-	obs.PaymentOutcome(outcome)
+	p.obs.PaymentOutcome(outcome)
 	if outcome == engine.OutcomeApplied {
-		obs.OrderStatus(order)
+		p.obs.OrderStatus(order)
 	}
-	if len(holds) > 0 {
-		items := make([]engine.ItemRequest, len(holds))
-		for i, h := range holds {
-			items[i] = engine.ItemRequest{ProductID: h.ProductID, Quantity: h.Quantity}
-		}
-		p.orders.releaseAll(order.ID, items)
-	}
+	p.returns.release(order.ID, holds)
 	if outcome == engine.OutcomeLatePayment {
 		// Money arrived for an order that no longer holds its units: an
 		// operator refunds or fulfils it by hand.

@@ -1,4 +1,4 @@
-package actors_test
+package usecase_test
 
 import (
 	"context"
@@ -10,17 +10,12 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/engine"
+	"github.com/flashstock/flashstock/usecase"
 )
 
 // Tests of applying payment events: validation, errors, and the release of
-// a failed payment's units through the SKU actors.
-
-var (
-	_ actors.PaymentStore = (*fakePaymentStore)(nil)
-	_ actors.OrderStore   = unusedOrderStore{}
-)
+// a failed payment's units through Stock.
 
 // fakePaymentStore calls ApplyPaymentFunc and counts the calls.
 type fakePaymentStore struct {
@@ -33,29 +28,10 @@ func (s *fakePaymentStore) ApplyPayment(ctx context.Context, ev engine.PaymentEv
 	return s.ApplyPaymentFunc(ctx, ev)
 }
 
-// unusedOrderStore is the order coordinator's store where payments need
-// none of it.
-type unusedOrderStore struct{}
-
-func (unusedOrderStore) TransitionOrder(context.Context, engine.ID, func(engine.Order) (engine.Order, error)) (engine.Order, []engine.Hold, error) {
-	return engine.Order{}, nil, errNotScripted
-}
-func (unusedOrderStore) Order(context.Context, engine.ID) (engine.Order, error) {
-	return engine.Order{}, errNotScripted
-}
-func (unusedOrderStore) ListOrders(context.Context, engine.OrderQuery) ([]engine.Order, error) {
-	return nil, errNotScripted
-}
-
-// newPayments builds the payment applier over an inventory of product p
-// kept in skus.
-func newPayments(t *testing.T, skus *gatedStore, store actors.PaymentStore) *actors.Payments {
+// newPayments builds the payment applier over stock.
+func newPayments(t *testing.T, stock *fakeStock, store usecase.PaymentStore, obs usecase.Observer) *usecase.Payments {
 	t.Helper()
-	orders, err := actors.NewOrders(newInventory(t, skus, actors.Config{}), unusedOrderStore{}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := actors.NewPayments(orders, store, zerolog.Nop())
+	p, err := usecase.NewPayments(stock, store, usecase.Config{Observer: obs}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,24 +48,11 @@ func paymentEvent(t *testing.T, result engine.PaymentResult) engine.PaymentEvent
 		Body: []byte(`{}`), ReceivedAt: time.Now()}
 }
 
-// releases returns the orders released by the SKU store's commits.
-func releases(s *gatedStore) []engine.ID {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var ids []engine.ID
-	for _, c := range s.commits {
-		for _, r := range c.Releases {
-			ids = append(ids, r.OrderID)
-		}
-	}
-	return ids
-}
-
 // An invalid event is refused before the store sees it.
 func TestApplyPaymentValidatesFirst(t *testing.T) {
 	t.Parallel()
 	store := &fakePaymentStore{}
-	p := newPayments(t, &gatedStore{product: testProduct(t, 5)}, store)
+	p := newPayments(t, &fakeStock{}, store, nil)
 	ev := paymentEvent(t, engine.PaymentSucceeded)
 	ev.Reference = ""
 	if _, err := p.ApplyPayment(testCtx(t), ev); !errors.Is(err, engine.ErrInvalid) {
@@ -100,21 +63,26 @@ func TestApplyPaymentValidatesFirst(t *testing.T) {
 	}
 }
 
-// The store's outcome and errors pass through; without holds nothing is
-// released.
+// The store's outcome and errors pass through, observed; without holds
+// nothing is released.
 func TestApplyPaymentPassesOutcomesAndErrors(t *testing.T) {
 	t.Parallel()
-	skus := &gatedStore{product: testProduct(t, 5)}
+	stock := &fakeStock{}
+	obs := &recordingObserver{}
 	order := engine.Order{ID: newID(t), Status: engine.StatusConfirmed}
 	store := &fakePaymentStore{ApplyPaymentFunc: func(context.Context, engine.PaymentEvent) (engine.PaymentOutcome, engine.Order, []engine.Hold, error) {
 		return engine.OutcomeApplied, order, nil, nil
 	}}
-	p := newPayments(t, skus, store)
+	p := newPayments(t, stock, store, obs)
 	if out, err := p.ApplyPayment(testCtx(t), paymentEvent(t, engine.PaymentSucceeded)); err != nil || out != engine.OutcomeApplied {
 		t.Errorf("ApplyPayment = %s, %v; want applied", out, err)
 	}
-	if got := releases(skus); len(got) != 0 {
+	if got := stock.called("Release"); len(got) != 0 {
 		t.Errorf("released %v without holds", got)
+	}
+	if statuses, outcomes := obs.seen(); !slices.Equal(statuses, []engine.Status{engine.StatusConfirmed}) ||
+		!slices.Equal(outcomes, []engine.PaymentOutcome{engine.OutcomeApplied}) {
+		t.Errorf("observed statuses %v and outcomes %v, want the confirmed order once, applied", statuses, outcomes)
 	}
 
 	store.ApplyPaymentFunc = func(context.Context, engine.PaymentEvent) (engine.PaymentOutcome, engine.Order, []engine.Hold, error) {
@@ -125,23 +93,34 @@ func TestApplyPaymentPassesOutcomesAndErrors(t *testing.T) {
 	}
 }
 
-// A failed payment's returning holds are released through the SKU actor
-// before ApplyPayment returns.
+// A failed payment's returning holds are released through Stock before
+// ApplyPayment returns, one release per hold; a failed release is left to
+// the repair loop.
 func TestApplyPaymentReleasesReturnedHolds(t *testing.T) {
 	t.Parallel()
-	product := testProduct(t, 5)
-	skus := &gatedStore{product: product}
+	a, b := testProduct(t, 5), testProduct(t, 5)
+	stock := &fakeStock{ReleaseFunc: func(_ context.Context, _, product engine.ID) error {
+		if product == b.ID {
+			return engine.ErrUnavailable
+		}
+		return nil
+	}}
 	order := engine.Order{ID: newID(t), Status: engine.StatusFailed}
 	store := &fakePaymentStore{ApplyPaymentFunc: func(context.Context, engine.PaymentEvent) (engine.PaymentOutcome, engine.Order, []engine.Hold, error) {
-		return engine.OutcomeApplied, order, []engine.Hold{{OrderID: order.ID, ProductID: product.ID, Quantity: 2,
-			Kind: engine.HoldReturning, CreatedAt: time.Now()}}, nil
+		return engine.OutcomeApplied, order, []engine.Hold{
+			{OrderID: order.ID, ProductID: a.ID, Quantity: 2, Kind: engine.HoldReturning, CreatedAt: time.Now()},
+			{OrderID: order.ID, ProductID: b.ID, Quantity: 1, Kind: engine.HoldReturning, CreatedAt: time.Now()}}, nil
 	}}
-	p := newPayments(t, skus, store)
+	p := newPayments(t, stock, store, nil)
 	out, err := p.ApplyPayment(testCtx(t), paymentEvent(t, engine.PaymentDeclined))
 	if err != nil || out != engine.OutcomeApplied {
 		t.Fatalf("ApplyPayment = %s, %v; want applied", out, err)
 	}
-	if got := releases(skus); !slices.Equal(got, []engine.ID{order.ID}) {
-		t.Errorf("released orders %v, want the failed order %s once", got, order.ID)
+	released := map[engine.ID]engine.ID{}
+	for _, c := range stock.called("Release") {
+		released[c.product] = c.order
+	}
+	if len(released) != 2 || released[a.ID] != order.ID || released[b.ID] != order.ID || len(stock.called("Release")) != 2 {
+		t.Errorf("releases %v, want the failed order %s once on each of its two products", stock.called("Release"), order.ID)
 	}
 }

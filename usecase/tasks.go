@@ -1,4 +1,4 @@
-package actors
+package usecase
 
 import (
 	"context"
@@ -38,11 +38,19 @@ var DefaultSchedules = map[string]engine.Schedule{
 	TaskPruneHistory:    {Daily: true, At: 3*time.Hour + 30*time.Minute},
 }
 
-// OrderTransitioner moves orders along the state machine; the expiry task
-// cancels through it (Orders in the server, which returns the stock through
-// the SKU actors).
-type OrderTransitioner interface {
-	TransitionOrder(ctx context.Context, cmd engine.TransitionOrder) (engine.Order, error)
+// Task is one periodic job: the work of a scheduled task, which the
+// actors' scheduler runs (cmd hands it over as an actors.Task, field by
+// field).
+type Task struct {
+	Name     string
+	Schedule engine.Schedule
+	// Run does the work of the slot starting at slot and returns a summary
+	// (JSON-encodable) of what it did. It must be safe to run again for the
+	// same slot after a failure: a run that fails is retried.
+	Run func(ctx context.Context, slot time.Time) (any, error)
+	// PerNode tasks run on every node for every slot (their run key names
+	// the node): they refresh something held in the node's memory.
+	PerNode bool
 }
 
 // TasksConfig configures the scheduled tasks. Zero fields take defaults.
@@ -154,7 +162,7 @@ func NewTasks(store TaskStore, orders OrderTransitioner, gauges *GaugeBoard, cfg
 		return nil, err
 	}
 	if store == nil || orders == nil || gauges == nil {
-		return nil, errors.New("actors: NewTasks needs a store, an order transitioner and a gauge board")
+		return nil, errors.New("usecase: NewTasks needs a store, an order transitioner and a gauge board")
 	}
 	t := tasks{store: store, orders: orders, gauges: gauges, cfg: cfg}
 	runs := map[string]func(context.Context, time.Time) (any, error){
