@@ -119,24 +119,27 @@ func (inv *Inventory) PlaceOrder(ctx context.Context, cmd engine.PlaceOrder) (en
 	if err != nil {
 		return engine.Order{}, err
 	}
-	m := &placeOrder{cmd: cmd, reference: ref}
-	return orderOf(inv.request(ctx, cmd.Items[0].ProductID, m, &m.skuCall))
+	m := &placeOrder{reply: make(chan placeOrderResult, 1), cmd: cmd, reference: ref}
+	return orderOf(ask(ctx, inv, cmd.Items[0].ProductID, m, m.reply))
 }
 
 // Hold takes quantity units of a product for a multi-product order being
 // assembled and returns the product as it was when they were taken (its
 // name and price go into the order). The hold is committed when it returns.
 func (inv *Inventory) Hold(ctx context.Context, orderID, productID engine.ID, quantity int64, now time.Time) (engine.Product, error) {
-	m := &holdStock{orderID: orderID, quantity: quantity, now: now}
-	return productOf(inv.request(ctx, productID, m, &m.skuCall))
+	m := &holdStock{reply: make(chan productResult, 1), orderID: orderID, quantity: quantity, now: now}
+	return productOf(ask(ctx, inv, productID, m, m.reply))
 }
 
 // Release returns to stock whatever an order holds of a product (nothing,
 // if the hold was consumed or released already): the one release path of
 // cancellation, expiry, failed payment and abandoned orders.
 func (inv *Inventory) Release(ctx context.Context, orderID, productID engine.ID) error {
-	m := &releaseStock{orderID: orderID}
-	_, err := inv.request(ctx, productID, m, &m.skuCall)
+	m := &releaseStock{reply: make(chan error, 1), release: engine.StockRelease{OrderID: orderID, ProductID: productID}}
+	err, waitErr := ask(ctx, inv, productID, m, m.reply)
+	if waitErr != nil {
+		return waitErr
+	}
 	return err
 }
 
@@ -145,8 +148,8 @@ func (inv *Inventory) Release(ctx context.Context, orderID, productID engine.ID)
 // the stored product. It satisfies httpd's Products.UpdateProduct.
 func (inv *Inventory) UpdateProduct(ctx context.Context, id engine.ID,
 	change func(engine.Product) (engine.Product, error)) (engine.Product, error) {
-	m := &updateProduct{change: change}
-	return productOf(inv.request(ctx, id, m, &m.skuCall))
+	m := &updateProduct{reply: make(chan productResult, 1), change: change}
+	return productOf(ask(ctx, inv, id, m, m.reply))
 }
 
 // Reserve takes quantity units of a product in memory for a multi-product
@@ -157,8 +160,8 @@ func (inv *Inventory) UpdateProduct(ctx context.Context, id engine.ID,
 // error nothing of the call stays reserved: once the request reached the
 // actor, a reservation it made for a caller that gave up is given back.
 func (inv *Inventory) Reserve(ctx context.Context, orderID, productID engine.ID, quantity int64) (engine.Product, error) {
-	m := &reserveStock{orderID: orderID, quantity: quantity}
-	p, err := productOf(inv.request(ctx, productID, m, &m.skuCall))
+	m := &reserveStock{reply: make(chan productResult, 1), orderID: orderID, quantity: quantity}
+	p, err := productOf(ask(ctx, inv, productID, m, m.reply))
 	if err != nil && m.entry != nil {
 		inv.system.Send(m.entry.pid, unreserveStock{orderID: orderID}) // none: a no-op
 	}
@@ -227,25 +230,27 @@ func (inv *Inventory) unreserveAll(orderID engine.ID, reserved map[engine.ID]*ac
 	}
 }
 
-// request admits one message for a product's actor, sends it and waits for
-// the answer or the context's end.
-func (inv *Inventory) request(ctx context.Context, id engine.ID, msg any, call *skuCall) (skuResult, error) {
+// ask admits m for the product's actor, sends it and waits for its reply
+// or the context's end.
+func ask[R any](ctx context.Context, inv *Inventory, id engine.ID, m skuRequest, reply <-chan R) (R, error) {
+	var none R
 	e, evicted, err := inv.admit(id)
 	for _, pid := range evicted {
 		inv.system.Poison(pid)
 	}
 	if err != nil {
-		return skuResult{}, err
+		return none, err
 	}
-	call.reply, call.entry, call.inv = make(chan skuResult, 1), e, inv
+	call := m.call()
+	call.entry, call.inv = e, inv
 	call.deadline, _ = ctx.Deadline()
 	call.requestID = engine.RequestID(ctx)
-	inv.system.Send(e.pid, msg)
+	inv.system.Send(e.pid, m)
 	select {
-	case r := <-call.reply:
-		return r, r.err
+	case r := <-reply:
+		return r, nil
 	case <-ctx.Done():
-		return skuResult{}, fmt.Errorf("%w: product %s did not answer in time", engine.ErrUnavailable, id)
+		return none, fmt.Errorf("%w: product %s did not answer in time", engine.ErrUnavailable, id)
 	}
 }
 

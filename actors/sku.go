@@ -17,8 +17,9 @@ import (
 // committer writes its decisions, and an update runs on a goroutine of its
 // own; each reports back with a message.
 //
-// Messages it accepts (requests carry a skuCall and are answered exactly
-// once on its reply channel, capacity 1, so the actor never blocks):
+// Messages it accepts (requests, in sku_messages.go, carry a skuCall and
+// are answered exactly once on a reply channel of their own result type,
+// capacity 1, so the actor never blocks):
 //
 //	*placeOrder     take the units of a single-product order; answered with
 //	                the order after the commit that wrote it
@@ -66,128 +67,12 @@ import (
 // panics within CrashWindow put the actor in back-off, answering
 // ErrUnavailable without doing work.
 
-// skuCall is what every request to a SKU actor carries.
-type skuCall struct {
-	reply     chan skuResult // capacity 1, written once
-	deadline  time.Time      // the caller gives up then; zero = never
-	requestID string         // of the HTTP request behind the call, for the logs
-	entry     *skuEntry      // the admission to give back
-	inv       *Inventory
-	answered  bool // owned by the actor
-}
-
-// skuResult is a SKU actor's answer. Pointers keep it, and the reply
-// channel's buffer, small; a successful placeOrder always has order, and a
-// successful holdStock, reserveStock or updateProduct product.
-type skuResult struct {
-	order   *engine.Order   // placeOrder
-	product *engine.Product // holdStock, reserveStock, updateProduct
-	err     error
-}
-
-// orderOf and productOf are a result's value, or its error.
-func orderOf(r skuResult, err error) (engine.Order, error) {
-	if err != nil || r.order == nil {
-		return engine.Order{}, resultErr(err)
-	}
-	return *r.order, nil
-}
-
-func productOf(r skuResult, err error) (engine.Product, error) {
-	if err != nil || r.product == nil {
-		return engine.Product{}, resultErr(err)
-	}
-	return *r.product, nil
-}
-
-// resultErr is err, or for a success without its value (a bug) an error
-// rather than a zero value.
-func resultErr(err error) error {
-	if err == nil {
-		return errors.New("actors: SKU actor answered without a value")
-	}
-	return err
-}
-
-// answer replies once and gives back the admission.
-func (c *skuCall) answer(r skuResult) {
-	if c.answered {
-		return
-	}
-	c.answered = true
-	c.inv.finish(c.entry)
-	c.reply <- r
-}
-
-// answerHolding replies once but keeps the admission: the actor must not be
-// passivated while it holds a reservation, which gives it back when done.
-func (c *skuCall) answerHolding(r skuResult) {
-	if c.answered {
-		return
-	}
-	c.answered = true
-	c.reply <- r
-}
-
-func (c *skuCall) fail(err error) { c.answer(skuResult{err: err}) }
-
-// expired reports whether the caller has given up waiting.
-func (c *skuCall) expired(now time.Time) bool {
-	return !c.deadline.IsZero() && now.After(c.deadline)
-}
-
-type placeOrder struct {
-	skuCall
-	cmd       engine.PlaceOrder
-	reference string
-}
-
-type holdStock struct {
-	skuCall
-	orderID  engine.ID
-	quantity int64
-	now      time.Time
-}
-
-type releaseStock struct {
-	skuCall
-	orderID engine.ID
-}
-
-type reserveStock struct {
-	skuCall
-	orderID  engine.ID
-	quantity int64
-}
-
-// unreserveStock gives back a reservation; it carries no call (nothing
-// waits for it, and it needs no admission: the reservation holds one).
-type unreserveStock struct {
-	orderID engine.ID
-}
-
-type updateProduct struct {
-	skuCall
-	change func(engine.Product) (engine.Product, error)
-}
-
-type flush struct{}
-
-// productUpdated reports an update run off the actor.
-type productUpdated struct {
-	product engine.Product
-	err     error
-}
-
-// skuOp is one decided operation of the actor, open or with the committer.
+// skuOp is one decided operation of the actor, open or with the committer:
+// the request it answers (which holds what is written), and its cost.
 type skuOp struct {
-	call    *skuCall
-	order   *engine.Order   // placeOrder: the order to write and answer with
-	hold    *engine.Hold    // holdStock
-	release engine.ID       // releaseStock: the order whose hold is released
-	product *engine.Product // holdStock: the snapshot its answer carries
-	units   int64           // taken from the ledger
-	bytes   int             // estimated size in the commit
+	req   skuOpRequest // *placeOrder, *holdStock or *releaseStock
+	units int64        // taken from the ledger
+	bytes int          // estimated size in the commit
 }
 
 // reservation is a multi-product order's units, taken until the committer
@@ -220,7 +105,7 @@ type skuState struct {
 	ledger      engine.Ledger
 	loaded      bool
 	loading     bool
-	stash       []any // requests waiting for a load or an update, in arrival order
+	stash       []skuRequest // requests waiting for a load or an update, in arrival order
 	open        []skuOp
 	inflight    *contribution // with the committer; at most one
 	reserved    map[engine.ID]reservation
@@ -229,7 +114,7 @@ type skuState struct {
 	flushQueued bool           // a flush message is in the inbox
 	loadCovers  int            // stashed requests that came before the load in flight
 
-	current      *skuCall // the request being handled, for crash recovery
+	current      skuRequest // the request being handled, for crash recovery
 	crashes      []time.Time
 	backoff      time.Duration
 	backoffUntil time.Time
@@ -254,7 +139,7 @@ func (a *sku) Receive(c *actor.Context) {
 	}
 	a.wake()
 	switch m := c.Message().(type) {
-	case *placeOrder, *holdStock, *releaseStock, *reserveStock, *updateProduct:
+	case skuRequest: // *placeOrder, *holdStock, *releaseStock, *reserveStock, *updateProduct
 		a.request(c, m)
 	case unreserveStock:
 		a.unreserve(m)
@@ -325,33 +210,15 @@ func forget(m any) {
 	}
 }
 
-// callOf returns the skuCall of a request message.
-func callOf(m any) *skuCall {
-	switch m := m.(type) {
-	case *placeOrder:
-		return &m.skuCall
-	case *holdStock:
-		return &m.skuCall
-	case *releaseStock:
-		return &m.skuCall
-	case *reserveStock:
-		return &m.skuCall
-	case *updateProduct:
-		return &m.skuCall
-	}
-	return nil
-}
-
 // request handles a request now, or stashes it until the product is loaded
 // and no update is pending.
-func (a *sku) request(c *actor.Context, m any) {
-	call := callOf(m)
-	a.current = call
+func (a *sku) request(c *actor.Context, m skuRequest) {
+	a.current = m
 	if a.entry == nil {
-		a.entry = call.entry
+		a.entry = m.call().entry
 	}
 	if !a.backoffUntil.IsZero() && time.Now().Before(a.backoffUntil) {
-		call.fail(fmt.Errorf("%w: product %s is recovering from repeated crashes", engine.ErrUnavailable, a.id))
+		m.fail(fmt.Errorf("%w: product %s is recovering from repeated crashes", engine.ErrUnavailable, a.id))
 		return
 	}
 	if !a.loaded || a.update != nil {
@@ -368,7 +235,7 @@ func (a *sku) request(c *actor.Context, m any) {
 	case *holdStock:
 		a.holdStock(c, m)
 	case *releaseStock:
-		a.enqueue(c, skuOp{call: &m.skuCall, release: m.orderID, bytes: opBytesBase})
+		a.enqueue(c, skuOp{req: m, bytes: opBytesBase})
 	case *reserveStock:
 		a.reserve(m)
 	case *updateProduct:
@@ -383,14 +250,15 @@ func (a *sku) placeOrder(c *actor.Context, m *placeOrder) {
 		m.fail(err)
 		return
 	}
-	o, err := engine.NewOrder(engine.OrderDraft{ID: m.cmd.OrderID, Reference: m.reference, UserID: m.cmd.UserID,
+	var err error
+	m.order, err = engine.NewOrder(engine.OrderDraft{ID: m.cmd.OrderID, Reference: m.reference, UserID: m.cmd.UserID,
 		Lines: []engine.OrderLine{{Product: a.ledger.Product(), Quantity: q}}, Now: m.cmd.Now, TTL: a.inv.cfg.OrderTTL})
 	if err != nil {
 		a.ledger.Untake(q)
 		m.fail(err)
 		return
 	}
-	a.enqueue(c, skuOp{call: &m.skuCall, order: &o, units: q, bytes: opBytesBase + len(o.Items[0].ProductName)})
+	a.enqueue(c, skuOp{req: m, units: q, bytes: opBytesBase + len(m.order.Items[0].ProductName)})
 }
 
 func (a *sku) holdStock(c *actor.Context, m *holdStock) {
@@ -398,9 +266,9 @@ func (a *sku) holdStock(c *actor.Context, m *holdStock) {
 		m.fail(err)
 		return
 	}
-	h := engine.Hold{OrderID: m.orderID, ProductID: a.id, Quantity: m.quantity, Kind: engine.HoldAssembling, CreatedAt: m.now}
-	p := a.ledger.Product()
-	a.enqueue(c, skuOp{call: &m.skuCall, hold: &h, product: &p, units: m.quantity, bytes: opBytesBase})
+	m.hold = engine.Hold{OrderID: m.orderID, ProductID: a.id, Quantity: m.quantity, Kind: engine.HoldAssembling, CreatedAt: m.now}
+	m.product = a.ledger.Product()
+	a.enqueue(c, skuOp{req: m, units: m.quantity, bytes: opBytesBase})
 }
 
 // reserve takes a multi-product order's units in memory and answers with
@@ -421,8 +289,7 @@ func (a *sku) reserve(m *reserveStock) {
 		a.reserved = map[engine.ID]reservation{}
 	}
 	a.reserved[m.orderID] = reservation{units: m.quantity, entry: m.entry}
-	p := a.ledger.Product()
-	m.answerHolding(skuResult{product: &p})
+	m.reserved(a.ledger.Product())
 }
 
 // unreserve gives back a reservation (none: nothing to do) and its
@@ -461,20 +328,14 @@ func (a *sku) submit() {
 	ct := &contribution{pid: a.pid, product: a.id, ops: make([]skuOp, 0, n)}
 	ct.item = commitItem{actor: ct, products: []engine.ID{a.id}, ops: make([]*commitOp, 0, n)}
 	for _, op := range a.open[:n] {
-		if op.call.expired(now) {
+		call := op.req.call()
+		if call.expired(now) {
 			a.ledger.Untake(op.units)
-			op.call.fail(fmt.Errorf("%w: gave up before the commit", engine.ErrUnavailable))
+			op.req.fail(fmt.Errorf("%w: gave up before the commit", engine.ErrUnavailable))
 			continue
 		}
-		cop := &commitOp{item: &ct.item, requestID: op.call.requestID}
-		switch {
-		case op.order != nil:
-			cop.order = op.order
-		case op.hold != nil:
-			cop.hold = op.hold
-		default:
-			cop.release = &engine.StockRelease{OrderID: op.release, ProductID: a.id}
-		}
+		cop := &commitOp{item: &ct.item, requestID: call.requestID}
+		op.req.write(cop)
 		ct.ops = append(ct.ops, op)
 		ct.item.ops = append(ct.item.ops, cop)
 		ct.item.bytes += op.bytes
@@ -488,7 +349,7 @@ func (a *sku) submit() {
 	if err := a.inv.committer.submit(&ct.item); err != nil {
 		for _, op := range ct.ops {
 			a.ledger.Untake(op.units)
-			op.call.fail(err)
+			op.req.fail(err)
 		}
 		return
 	}
@@ -546,15 +407,10 @@ func (a *sku) stockCommitted(m *stockCommitted) {
 // outcome.
 func answerCommitted(ct *contribution) {
 	for i, op := range ct.ops {
-		switch err := ct.item.ops[i].err; {
-		case err != nil:
-			op.call.fail(err)
-		case op.order != nil:
-			op.call.answer(skuResult{order: op.order})
-		case op.product != nil:
-			op.call.answer(skuResult{product: op.product})
-		default:
-			op.call.answer(skuResult{})
+		if err := ct.item.ops[i].err; err != nil {
+			op.req.fail(err)
+		} else {
+			op.req.committed()
 		}
 	}
 }
@@ -643,7 +499,7 @@ func (a *sku) productLoaded(c *actor.Context, m productLoaded) {
 		covered := a.stash[:min(a.loadCovers, len(a.stash))]
 		a.stash = a.stash[len(covered):]
 		for _, sm := range covered {
-			callOf(sm).fail(m.err)
+			sm.fail(m.err)
 		}
 		switch {
 		case len(a.stash) > 0:
@@ -713,14 +569,14 @@ func (a *sku) productUpdated(c *actor.Context, m productUpdated) {
 		}
 		up.fail(m.err)
 	case !a.loaded:
-		up.answer(skuResult{product: &m.product})
+		up.updated(m.product)
 	default:
 		if err := a.ledger.Reload(m.product); err != nil {
 			a.inv.log.Error().Err(err).Str("product_id", a.id.String()).Msg("ledger rejected the updated product")
 			a.unload()
 		}
 		a.publish()
-		up.answer(skuResult{product: &m.product})
+		up.updated(m.product)
 	}
 	a.replay(c)
 }
@@ -728,7 +584,7 @@ func (a *sku) productUpdated(c *actor.Context, m productUpdated) {
 // failOpen answers every open operation with err.
 func (a *sku) failOpen(err error) {
 	for _, op := range a.open {
-		op.call.fail(err)
+		op.req.fail(err)
 	}
 	a.open = nil
 }
@@ -736,7 +592,7 @@ func (a *sku) failOpen(err error) {
 // failStash answers every stashed request with err.
 func (a *sku) failStash(err error) {
 	for _, m := range a.stash {
-		callOf(m).fail(err)
+		m.fail(err)
 	}
 	a.stash = nil
 }

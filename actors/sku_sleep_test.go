@@ -73,6 +73,11 @@ func setNonZero(t *testing.T, name string, v reflect.Value) {
 		v.SetMapIndex(reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem())
 	case reflect.Pointer:
 		v.Set(reflect.New(v.Type().Elem()))
+	case reflect.Interface:
+		if v.Type() != reflect.TypeFor[skuRequest]() {
+			t.Fatalf("field %s: no non-zero value known for %s", name, v.Type())
+		}
+		v.Set(reflect.ValueOf(&releaseStock{}))
 	case reflect.Struct:
 		if v.Type() != reflect.TypeFor[time.Time]() {
 			t.Fatalf("field %s: no non-zero value known for %s", name, v.Type())
