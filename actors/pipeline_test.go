@@ -302,3 +302,40 @@ func placeItems(inv *actors.Inventory, pairs ...any) (engine.Order, error) {
 	}
 	return inv.CommitReserved(ctx, o)
 }
+
+// loadGatedStore holds product loads until gate is closed.
+type loadGatedStore struct {
+	*gatedStore
+	gate chan struct{}
+}
+
+func (s *loadGatedStore) Products(ctx context.Context, ids []engine.ID) ([]engine.Product, error) {
+	select {
+	case <-s.gate:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.gatedStore.Products(ctx, ids)
+}
+
+// A reservation still waiting for its product's load when its caller gives
+// it back (the caller timed out) is never made: nothing stays taken, and
+// no admission stays held.
+func TestUnreserveBeforeTheReservationIsMade(t *testing.T) {
+	t.Parallel()
+	p := testProduct(t, 5)
+	store := &loadGatedStore{gatedStore: &gatedStore{product: p}, gate: make(chan struct{})}
+	inv := newInventory(t, store, actors.Config{})
+	order := newID(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := inv.Reserve(ctx, order, p.ID, 5); !errors.Is(err, engine.ErrUnavailable) {
+		t.Fatalf("reserve behind a held load = %v, want the caller's timeout", err)
+	}
+	inv.Unreserve(order, p.ID) // what the coordinator does after a failed reserve
+	close(store.gate)
+	waitFor(t, "nothing in flight", func() bool { return inv.Stats().Inflight == 0 })
+	if err := placeID(inv, p, newID(t)); err != nil {
+		t.Errorf("after the given-back reservation, an order: %v (its units stayed taken)", err)
+	}
+}

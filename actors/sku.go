@@ -299,6 +299,20 @@ func (a *sku) unreserve(m unreserveStock) {
 		delete(a.reserved, m.orderID)
 		a.untake(r.units)
 		a.inv.finish(r.entry)
+		return
+	}
+	// Not reserved yet: the reservation may still wait in the stash (for
+	// the product's load) while its caller gave up. It must not be made
+	// after its give-back has passed.
+	for i, sm := range a.stash {
+		if r, ok := sm.(*reserveStock); ok && r.orderID == m.orderID {
+			a.stash = append(a.stash[:i], a.stash[i+1:]...)
+			if i < a.loadCovers {
+				a.loadCovers--
+			}
+			r.fail(fmt.Errorf("%w: the order gave its reservation back before it was made", engine.ErrUnavailable))
+			return
+		}
 	}
 }
 
