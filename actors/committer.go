@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,6 +55,8 @@ type committer struct {
 	system *actor.Engine
 	cfg    Config
 	log    zerolog.Logger
+	owners *ownership  // the epochs commits are fenced with
+	lost   func([]int) // told of shards a fenced commit lost
 
 	mu        sync.Mutex
 	cond      *sync.Cond
@@ -279,8 +282,13 @@ func (c *committer) commitAll(ops []*commitOp, rounds map[engine.ID]*productRoun
 		part := parts[len(parts)-1]
 		parts = parts[:len(parts)-1]
 		err := c.commitPart(part, rounds)
+		var fenced *engine.FencedError
 		switch {
 		case err == nil:
+		case errors.As(err, &fenced):
+			if keep := c.fenced(part, fenced.Shards, rounds); len(keep) > 0 {
+				parts = append(parts, keep)
+			}
 		case !refused(err) || commits >= isolationCommitsMax:
 			c.log.Error().Err(err).Int("operations", len(part)).Strs("request_ids", opRequestIDs(part)).
 				Msg("group commit failed")
@@ -318,6 +326,16 @@ func refused(err error) bool {
 // and records the stock of every product it touched.
 func (c *committer) commitPart(ops []*commitOp, rounds map[engine.ID]*productRound) error {
 	var sc engine.StockCommit
+	var ok bool
+	if sc.Fence, ok = c.owners.fence(c.shardsOf(ops)); !ok {
+		// A shard was lost since these operations were admitted: they
+		// fail, the rest is committed.
+		ops = c.dropUnowned(ops, rounds)
+		if len(ops) == 0 {
+			return nil
+		}
+		sc.Fence, _ = c.owners.fence(c.shardsOf(ops))
+	}
 	for _, op := range ops {
 		switch {
 		case op.order != nil:
@@ -349,6 +367,72 @@ func (c *committer) commitPart(ops []*commitOp, rounds map[engine.ID]*productRou
 		}
 	}
 	return nil
+}
+
+// shardsOf lists the shards of the products ops touch (with repeats).
+func (c *committer) shardsOf(ops []*commitOp) []int {
+	if !c.owners.enabled.Load() {
+		return nil
+	}
+	var shards []int
+	for _, op := range ops {
+		for _, p := range op.products() {
+			shards = append(shards, engine.ShardOf(p, c.cfg.Shards))
+		}
+	}
+	return shards
+}
+
+// touches reports whether op touches a product of one of shards.
+func (c *committer) touches(op *commitOp, shards []int) bool {
+	for _, p := range op.products() {
+		if slices.Contains(shards, engine.ShardOf(p, c.cfg.Shards)) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropUnowned fails the operations that touch a shard this node no
+// longer owns and returns the others.
+func (c *committer) dropUnowned(ops []*commitOp, rounds map[engine.ID]*productRound) []*commitOp {
+	var keep, drop []*commitOp
+	for _, op := range ops {
+		owned := true
+		for _, p := range op.products() {
+			owned = owned && c.owners.owns(engine.ShardOf(p, c.cfg.Shards))
+		}
+		if owned {
+			keep = append(keep, op)
+		} else {
+			drop = append(drop, op)
+		}
+	}
+	c.fail(drop, errNotOwner, rounds)
+	return keep
+}
+
+// fenced handles a transaction refused because shards' epochs moved on:
+// those shards are lost, the operations touching them fail with a
+// retryable error (the new owner will answer), and the others are
+// returned to be committed without them.
+func (c *committer) fenced(ops []*commitOp, stale []int, rounds map[engine.ID]*productRound) []*commitOp {
+	c.owners.rejections.Add(1)
+	c.log.Warn().Ints("shards", stale).Int("operations", len(ops)).Strs("request_ids", opRequestIDs(ops)).
+		Msg("commit fenced: another node owns these shards now")
+	if c.lost != nil {
+		c.lost(stale)
+	}
+	var keep, drop []*commitOp
+	for _, op := range ops {
+		if c.touches(op, stale) {
+			drop = append(drop, op)
+		} else {
+			keep = append(keep, op)
+		}
+	}
+	c.fail(drop, fmt.Errorf("%w: %w", errNotOwner, &engine.FencedError{Shards: stale}), rounds)
+	return keep
 }
 
 // commitStock runs one transaction within CommitTimeout. A panic below it

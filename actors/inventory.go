@@ -35,6 +35,7 @@ type Inventory struct {
 	shards    []*shard
 	committer *committer // the node's commit pipeline
 	loader    *loader    // reads products for the actors
+	owners    *ownership // the shards this node owns, once Own was called
 
 	inflight atomic.Int64 // admitted requests not yet answered, all SKUs
 	// stockEvictedAt is when (unix nanoseconds) an actor whose product's
@@ -103,7 +104,9 @@ func NewInventory(system *actor.Engine, store SKUStore, cfg Config, log zerolog.
 	for i := range inv.shards {
 		inv.shards[i] = &shard{skus: map[engine.ID]*skuEntry{}}
 	}
+	inv.owners = newOwnership(cfg.Shards)
 	inv.committer = newCommitter(store, system, cfg, log)
+	inv.committer.owners, inv.committer.lost = inv.owners, inv.shardsLost
 	inv.loader = newLoader(store, system, cfg, log)
 	go inv.passivateLoop()
 	return inv, nil
@@ -263,7 +266,12 @@ func (inv *Inventory) admit(id engine.ID) (_ *skuEntry, evicted []*actor.PID, _ 
 		inv.inflight.Add(-1)
 		return nil, nil, fmt.Errorf("%w: %d requests in flight", engine.ErrOverloaded, inv.cfg.InflightMax)
 	}
-	sh := inv.shards[engine.ShardOf(id, len(inv.shards))]
+	shard := engine.ShardOf(id, len(inv.shards))
+	if !inv.owners.owns(shard) {
+		inv.inflight.Add(-1)
+		return nil, nil, errNotOwner
+	}
+	sh := inv.shards[shard]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.closed {
@@ -532,6 +540,9 @@ func (inv *Inventory) evicted(e *skuEntry, now time.Time) {
 // committed: ok false when no actor of it is live and loaded (read the
 // database then). It sends no message and waits for nothing.
 func (inv *Inventory) Product(id engine.ID) (p engine.Product, ok bool) {
+	if !inv.owners.owns(engine.ShardOf(id, len(inv.shards))) {
+		return engine.Product{}, false // its actor's copy may be stale: another node writes it
+	}
 	e := inv.lookup(id)
 	if e == nil {
 		return engine.Product{}, false
@@ -570,12 +581,18 @@ type Stats struct {
 	// CommitQueued is the operations waiting for a transaction of the
 	// commit pipeline.
 	CommitQueued int
+	// ShardsOwned is the shards this node owns (all while ownership is
+	// off); FencingRejections the commits refused because a shard's epoch
+	// had moved on, since start.
+	ShardsOwned       int
+	FencingRejections uint64
 }
 
 // Stats returns a snapshot of the inventory.
 func (inv *Inventory) Stats() Stats {
 	return Stats{LiveActors: int(inv.live.Load()), Inflight: inv.inflight.Load(), Crashes: inv.crashes.Load(),
-		Messages: inv.messages.Load(), Evictions: inv.evictions.Load(), CommitQueued: inv.committer.queued()}
+		Messages: inv.messages.Load(), Evictions: inv.evictions.Load(), CommitQueued: inv.committer.queued(),
+		ShardsOwned: inv.ShardsOwned(), FencingRejections: inv.owners.rejections.Load()}
 }
 
 // hottestMax bounds Hottest.

@@ -74,3 +74,18 @@ func ParseFencedShards(list string) (*FencedError, error) {
 	slices.Sort(shards)
 	return &FencedError{Shards: slices.Compact(shards)}, nil
 }
+
+// ClusterNode is a live node as the cluster sees it.
+type ClusterNode struct {
+	ID          string
+	URL         string
+	ShardsOwned int
+}
+
+// ClusterView is one node's view of the cluster: itself, the live nodes,
+// and every shard's owner and epoch (GET /admin/cluster).
+type ClusterView struct {
+	NodeID string
+	Nodes  []ClusterNode
+	Shards []ShardOwner
+}

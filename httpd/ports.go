@@ -68,6 +68,13 @@ type ListCache interface {
 	Invalidate(ctx context.Context) error
 }
 
+// Cluster shows this node's view of shard ownership.
+type Cluster interface {
+	// ClusterView returns this node, the live nodes and every shard's owner
+	// and epoch.
+	ClusterView(ctx context.Context) (engine.ClusterView, error)
+}
+
 // Pinger is a dependency that /readyz checks.
 type Pinger interface {
 	Ping(ctx context.Context) error

@@ -67,6 +67,8 @@ type Deps struct {
 	// Actors GET /admin/actors; while nil, those routes answer 404 not_found.
 	Metrics http.Handler
 	Actors  Actors
+	// Cluster serves GET /admin/cluster; while nil, it answers 404.
+	Cluster Cluster
 }
 
 // Server is the HTTP front of flashstock.
@@ -139,6 +141,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.registerWebhooks()
 	s.registerDeadLetters()
 	s.registerActors()
+	s.registerCluster()
 	s.registerDocs()
 	s.http = &fasthttp.Server{
 		Handler:      s.route,

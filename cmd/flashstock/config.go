@@ -29,6 +29,9 @@ const (
 
 const jwtSecretBytesMin = 32
 
+// nodeIDBytesMax bounds FLASHSTOCK_NODE_ID.
+const nodeIDBytesMax = 128
+
 // config is the effective configuration of one command: built-in defaults,
 // overridden by FLASHSTOCK_* environment variables, overridden by flags.
 type config struct {
@@ -46,7 +49,12 @@ type config struct {
 	DBConnsMax      int
 	BcryptCost      int
 	HeaderBytesMax  int
-	Seed            bool
+	// NodeID names this node in the cluster (shard_owners); AdvertiseURL is
+	// how peers reach it. Empty = derived from the host name and the HTTP
+	// listen address once it is known (see nodeIdentity).
+	NodeID       string
+	AdvertiseURL string
+	Seed         bool
 
 	// Inventory core.
 	Shards            int
@@ -211,6 +219,10 @@ var settings = []setting{
 		dur(func(c *config) *time.Duration { return &c.MailBackoffMax }), false},
 	{"FLASHSTOCK_TASK_ATTEMPTS", "task-attempts", "tries of a scheduled task run before it is dead-lettered (1..100)", "3",
 		integer(func(c *config) *int { return &c.TaskAttempts }), false},
+	{"FLASHSTOCK_NODE_ID", "node-id", "this node's name in the cluster, unique (empty = host name + \"-\" + HTTP port)", "",
+		str(func(c *config) *string { return &c.NodeID }), false},
+	{"FLASHSTOCK_ADVERTISE_URL", "advertise-url", "base URL peers use to reach this node (empty = http:// + the HTTP listen address)", "",
+		str(func(c *config) *string { return &c.AdvertiseURL }), false},
 	{"FLASHSTOCK_NODE_NAME", "node-name", "this node's name in task run records (empty = the host name)", "",
 		str(func(c *config) *string { return &c.NodeName }), false},
 }
@@ -293,6 +305,14 @@ func (c *config) validate() error {
 	}
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		add("FLASHSTOCK_BCRYPT_COST: must be between 4 and 31")
+	}
+	if len(c.NodeID) > nodeIDBytesMax || c.NodeID != "" && engine.CheckLine(c.NodeID, nodeIDBytesMax) != "" {
+		errs = append(errs, fmt.Errorf("FLASHSTOCK_NODE_ID: at most %d bytes of printable text", nodeIDBytesMax))
+	}
+	if c.AdvertiseURL != "" {
+		if u, err := url.Parse(c.AdvertiseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("FLASHSTOCK_ADVERTISE_URL: must be an http:// or https:// URL with a host"))
+		}
 	}
 	if c.HeaderBytesMax < 1<<10 || c.HeaderBytesMax > 1<<20 {
 		add("FLASHSTOCK_HEADER_BYTES_MAX: must be between 1024 and 1048576")
@@ -460,6 +480,7 @@ func (c config) log(l zerolog.Logger) {
 		Str("jwt_secret", secret).Stringer("access_ttl", c.AccessTTL).Stringer("refresh_ttl", c.RefreshTTL).
 		Str("log_level", c.LogLevel).Str("data_dir", c.DataDir).Stringer("shutdown_timeout", c.ShutdownTimeout).Str("redis_prefix", c.RedisPrefix).
 		Int("db_conns_max", c.DBConnsMax).Int("bcrypt_cost", c.BcryptCost).Int("header_bytes_max", c.HeaderBytesMax).
+		Str("node_id", c.NodeID).Str("advertise_url", c.AdvertiseURL).
 		Int("shards", c.Shards).Stringer("actor_idle", c.ActorIdle).Int("actors_max", c.ActorsMax).Stringer("order_ttl", c.OrderTTL).
 		Int("items_per_order_max", c.ItemsPerOrderMax).Int("item_quantity_max", c.ItemQuantityMax).
 		Int("inflight_per_sku_max", c.InflightPerSKUMax).Int("inflight_max", c.InflightMax).

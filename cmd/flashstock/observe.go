@@ -76,6 +76,7 @@ func (o *observability) snapshot() metrics.Snapshot {
 	s.Messages = map[string]uint64{"sku": st.Messages}
 	s.ActorEvictions = st.Evictions
 	s.CommitQueued = st.CommitQueued
+	s.ShardsOwned, s.FencingRejections = st.ShardsOwned, st.FencingRejections
 	g, _ := k.gauges.Load()
 	s.PendingOrders, s.LowStockProducts, s.DeadLettersWaiting, s.OutboxPending = g.PendingOrders, g.LowStockProducts, g.DeadLetters, g.OutboxPending
 	return s

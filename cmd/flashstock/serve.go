@@ -43,6 +43,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
+	if err := ensureShards(ctx, c, d.store); err != nil {
+		return err
+	}
 	secretFrom := resolveWebhookSecret(&c, log)
 	obs, err := newObservability()
 	if err != nil {
@@ -130,10 +133,10 @@ func (d *deps) close() {
 	d.store.Close()
 }
 
-func newServer(c config, d *deps, k *core, obs *observability, log zerolog.Logger) (*httpd.Server, error) {
+func newServer(c config, d *deps, k *core, obs *observability, node *clusterView, log zerolog.Logger) (*httpd.Server, error) {
 	hd := httpd.Deps{Users: d.store, Products: k.catalogue, Live: k.catalogue, Orders: k.orders,
-		Payments: k.payments, DeadLetters: k.deadLetters, Actors: k, Observer: obs.metrics, Metrics: obs.handler(),
-		Idempotency: d.store, Log: log, Checks: map[string]httpd.Pinger{"postgres": d.store},
+		Payments: k.payments, DeadLetters: k.deadLetters, Actors: k, Cluster: node, Observer: obs.metrics, Metrics: obs.handler(),
+		Idempotency: d.store, Log: log, Checks: map[string]httpd.Pinger{"postgres": d.store, "shards": shardsReady{k.inv}},
 		OrderLimiter: d.limiter("orders", c.RateOrders), AuthLimiter: d.limiter("auth", c.RateAuth)}
 	if d.redis != nil {
 		hd.Cache = d.redis.ListCache()
@@ -159,7 +162,8 @@ func (d *deps) limiter(name string, r engine.Rate) httpd.RateLimiter {
 // serveHTTP listens, serves until ctx ends, then drains within the
 // shutdown timeout.
 func serveHTTP(ctx context.Context, e env, c config, d *deps, k *core, obs *observability, log zerolog.Logger, demo *demoAccount) error {
-	srv, err := newServer(c, d, k, obs, log)
+	node := &clusterView{store: d.store, inv: k.inv}
+	srv, err := newServer(c, d, k, obs, node, log)
 	if err != nil {
 		return err
 	}
@@ -170,6 +174,11 @@ func serveHTTP(ctx context.Context, e env, c config, d *deps, k *core, obs *obse
 		return fmt.Errorf("listen: %w", err)
 	}
 	addr := ln.Addr().String()
+	node.id, node.url = nodeIdentity(c, addr) // before serving: nothing reads them yet
+	if err := takeAllShards(ctx, c, d.store, k.inv, node.id, node.url, log); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	log.Info().Str("addr", addr).Msg("listening")
 	if demo != nil {
 		printDemo(e.stdout, addr, demo)

@@ -14,6 +14,8 @@ type Snapshot struct {
 	Messages           map[string]uint64 // requests (messages) handled by actor kind, since start
 	ActorEvictions     uint64            // SKU actors passivated to stay under the cap on live ones, since start
 	CommitQueued       int               // operations waiting for a transaction of the commit pipeline
+	ShardsOwned        int               // shards this node owns
+	FencingRejections  uint64            // commits refused because a shard's epoch had moved on, since start
 	PendingOrders      int64             // orders waiting for payment (refresh_gauges)
 	LowStockProducts   int64             // active products at or under their threshold (refresh_gauges)
 	DeadLettersWaiting int64             // dead letters in status dead (refresh_gauges)
@@ -26,6 +28,8 @@ var (
 	descInflight   = prometheus.NewDesc(namespace+"_actor_inflight", "Requests in flight by actor kind (admitted, not yet answered).", []string{"kind"}, nil)
 	descRestarts   = prometheus.NewDesc(namespace+"_actor_restarts_total", "Actor crashes recovered (state reloaded), by kind.", []string{"kind"}, nil)
 	descMessages   = prometheus.NewDesc(namespace+"_actor_messages_total", "Requests (messages) sent to actors, by kind.", []string{"kind"}, nil)
+	descShards     = prometheus.NewDesc(namespace+"_shards_owned", "Shards this node owns.", nil, nil)
+	descFenced     = prometheus.NewDesc(namespace+"_fencing_rejections_total", "Commits refused because a shard's epoch had moved on (another node owns it now).", nil, nil)
 	descQueued     = prometheus.NewDesc(namespace+"_commit_queue_operations", "Operations waiting for a transaction of the commit pipeline.", nil, nil)
 	descEvictions  = prometheus.NewDesc(namespace+"_actor_evictions_total", "SKU actors passivated to stay under the cap on live actors (FLASHSTOCK_ACTORS_MAX).", nil, nil)
 	descPending    = prometheus.NewDesc(namespace+"_active_orders", "Orders waiting for payment (pending).", nil, nil)
@@ -47,7 +51,7 @@ func newSnapshotCollector(read func() Snapshot) prometheus.Collector {
 
 // Describe sends every descriptor.
 func (c snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLive, descInflight, descRestarts, descMessages, descEvictions, descQueued, descPending, descLowStock, descDeadWait, descOutbox, descRateFailOp} {
+	for _, d := range []*prometheus.Desc{descLive, descInflight, descRestarts, descMessages, descEvictions, descQueued, descShards, descFenced, descPending, descLowStock, descDeadWait, descOutbox, descRateFailOp} {
 		ch <- d
 	}
 }
@@ -61,6 +65,8 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	byKind(ch, descMessages, prometheus.CounterValue, s.Messages)
 	ch <- prometheus.MustNewConstMetric(descEvictions, prometheus.CounterValue, float64(s.ActorEvictions))
 	ch <- prometheus.MustNewConstMetric(descQueued, prometheus.GaugeValue, float64(s.CommitQueued))
+	ch <- prometheus.MustNewConstMetric(descShards, prometheus.GaugeValue, float64(s.ShardsOwned))
+	ch <- prometheus.MustNewConstMetric(descFenced, prometheus.CounterValue, float64(s.FencingRejections))
 	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(s.PendingOrders))
 	ch <- prometheus.MustNewConstMetric(descLowStock, prometheus.GaugeValue, float64(s.LowStockProducts))
 	ch <- prometheus.MustNewConstMetric(descDeadWait, prometheus.GaugeValue, float64(s.DeadLettersWaiting))

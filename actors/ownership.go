@@ -1,0 +1,126 @@
+package actors
+
+import (
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/flashstock/flashstock/engine"
+)
+
+// ownership is which shards this node owns, and at which epoch
+// (DESIGN.md "Cluster"). Until Inventory.Own is first called it enforces
+// nothing (one process owns everything: tests, tools). Once enabled, a
+// request for a product of a shard the node does not own is refused at
+// admission, and every commit is fenced against the epochs held: a commit
+// for a shard another node took since writes nothing, the shard is lost,
+// and its operations fail with a retryable error. Safe for concurrent use.
+type ownership struct {
+	enabled    atomic.Bool
+	epochs     []atomic.Int64 // by shard; 0 = not owned
+	owned      atomic.Int64   // shards with an epoch
+	rejections atomic.Uint64  // commits (or parts of one) refused by fencing
+}
+
+func newOwnership(shards int) *ownership {
+	return &ownership{epochs: make([]atomic.Int64, shards)}
+}
+
+// errNotOwner is the error of work for a shard this node does not own.
+var errNotOwner = fmt.Errorf("%w: this node does not own the product's shard", engine.ErrUnavailable)
+
+// own records the shards held and turns enforcement on.
+func (o *ownership) own(held []engine.ShardEpoch) {
+	for _, h := range held {
+		if h.Shard < 0 || h.Shard >= len(o.epochs) || h.Epoch < 1 {
+			continue
+		}
+		if o.epochs[h.Shard].Swap(h.Epoch) == 0 {
+			o.owned.Add(1)
+		}
+	}
+	o.enabled.Store(true)
+}
+
+// lose forgets shards (another node took them) and returns those that
+// were owned.
+func (o *ownership) lose(shards []int) []int {
+	var lost []int
+	for _, s := range shards {
+		if s >= 0 && s < len(o.epochs) && o.epochs[s].Swap(0) != 0 {
+			o.owned.Add(-1)
+			lost = append(lost, s)
+		}
+	}
+	return lost
+}
+
+// owns reports whether work for a shard may be done here.
+func (o *ownership) owns(shard int) bool {
+	return !o.enabled.Load() || o.epochs[shard].Load() != 0
+}
+
+// fence returns the epochs the shards of products are held at, sorted and
+// each once; nil when not enforcing. ok is false when one of them is not
+// owned.
+func (o *ownership) fence(shards []int) (fence []engine.ShardEpoch, ok bool) {
+	if !o.enabled.Load() {
+		return nil, true
+	}
+	slices.Sort(shards)
+	for _, s := range slices.Compact(shards) {
+		e := o.epochs[s].Load()
+		if e == 0 {
+			return nil, false
+		}
+		fence = append(fence, engine.ShardEpoch{Shard: s, Epoch: e})
+	}
+	return fence, true
+}
+
+// Own makes this node the owner of held (shards at the epochs it bumped
+// them to, in the database) and turns ownership on: from now on requests
+// for other shards are refused with engine.ErrUnavailable, and commits are
+// fenced. Call it before serving.
+func (inv *Inventory) Own(held []engine.ShardEpoch) { inv.owners.own(held) }
+
+// ShardsOwned returns how many shards this node owns (all of them while
+// ownership is off).
+func (inv *Inventory) ShardsOwned() int {
+	if !inv.owners.enabled.Load() {
+		return len(inv.shards)
+	}
+	return int(inv.owners.owned.Load())
+}
+
+// shardsLost is the committer's report of shards fenced away: their idle
+// actors are stopped now, the others once they are idle (admission
+// refuses new work for them).
+func (inv *Inventory) shardsLost(shards []int) {
+	lost := inv.owners.lose(shards)
+	if len(lost) == 0 {
+		return
+	}
+	inv.log.Warn().Ints("shards", lost).Msg("shards lost: another node owns them now (fenced commit)")
+	now := time.Now()
+	var pids []*actor.PID
+	for _, s := range lost {
+		sh := inv.shards[s]
+		sh.mu.Lock()
+		for e := sh.oldest; e != nil; {
+			newer := e.newer
+			if e.inflight.Load() == 0 {
+				inv.remove(sh, e, now)
+				pids = append(pids, e.pid)
+			}
+			e = newer
+		}
+		sh.mu.Unlock()
+	}
+	for _, pid := range pids {
+		inv.system.Poison(pid)
+	}
+}
