@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -105,6 +106,11 @@ func (inv *Inventory) shardsLost(shards []int) {
 		return
 	}
 	inv.log.Warn().Ints("shards", lost).Msg("shards lost: another node owns them now (fenced commit)")
+	inv.stopShards(lost)
+}
+
+// stopShards stops the actors of shards with nothing in flight.
+func (inv *Inventory) stopShards(lost []int) {
 	now := time.Now()
 	var pids []*actor.PID
 	for _, s := range lost {
@@ -123,4 +129,47 @@ func (inv *Inventory) shardsLost(shards []int) {
 	for _, pid := range pids {
 		inv.system.Poison(pid)
 	}
+}
+
+// handOffPoll is how often HandOff looks at the work still in flight.
+const handOffPoll = 5 * time.Millisecond
+
+// HandOff gives up shards gracefully: new requests for them are refused at
+// once (503: the next owner will answer), the work already admitted is
+// answered (its commits finish), and then their actors are stopped; only
+// then may the caller release the shards' leases and epochs. It returns
+// the shards handed off, or ctx's error if work was still in flight when
+// ctx ended (the shards are not owned any more either way; work that
+// finishes later is still answered, and fenced if another node took the
+// shards meanwhile).
+func (inv *Inventory) HandOff(ctx context.Context, shards []int) ([]int, error) {
+	lost := inv.owners.lose(shards)
+	t := time.NewTicker(handOffPoll)
+	defer t.Stop()
+	for !inv.idle(lost) {
+		select {
+		case <-ctx.Done():
+			return lost, fmt.Errorf("actors: handing off shards %v: %w", lost, ctx.Err())
+		case <-t.C:
+		}
+	}
+	inv.stopShards(lost)
+	return lost, nil
+}
+
+// idle reports whether no actor of shards has work in flight.
+func (inv *Inventory) idle(shards []int) bool {
+	for _, s := range shards {
+		sh := inv.shards[s]
+		sh.mu.Lock()
+		busy := false
+		for e := sh.oldest; e != nil && !busy; e = e.newer {
+			busy = e.inflight.Load() > 0
+		}
+		sh.mu.Unlock()
+		if busy {
+			return false
+		}
+	}
+	return true
 }

@@ -117,3 +117,44 @@ func TestFencingLosesOnlyTheStaleShard(t *testing.T) {
 		t.Errorf("the shard still owned sells on: %v", err)
 	}
 }
+
+// A graceful handoff refuses new work for the shard at once, lets the work
+// in flight finish (its commit answers), then stops the shard's actors.
+func TestHandOffDrainsThenStops(t *testing.T) {
+	t.Parallel()
+	p := testProduct(t, 10)
+	shard := engine.ShardOf(p.ID, actors.ShardsDefault)
+	store := &gatedStore{product: p, gate: make(chan struct{}), entered: make(chan int, 10)}
+	inv := newInventory(t, store, actors.Config{})
+	inv.Own([]engine.ShardEpoch{{Shard: shard, Epoch: 1}})
+	inFlight := make(chan error, 1)
+	go func() { inFlight <- placeID(inv, p, newID(t)) }()
+	<-store.entered // its commit is held open
+	handed := make(chan []int, 1)
+	go func() {
+		shards, err := inv.HandOff(context.Background(), []int{shard})
+		if err != nil {
+			t.Errorf("HandOff: %v", err)
+		}
+		handed <- shards
+	}()
+	waitFor(t, "the shard given up", func() bool { return inv.Stats().ShardsOwned == 0 })
+	if err := placeOn(t, inv, p); !errors.Is(err, engine.ErrUnavailable) {
+		t.Errorf("a new order during the handoff = %v, want ErrUnavailable at once", err)
+	}
+	select {
+	case <-handed:
+		t.Fatal("the handoff ended with a commit still in flight")
+	default:
+	}
+	store.mu.Lock()
+	close(store.gate)
+	store.mu.Unlock()
+	if err := <-inFlight; err != nil {
+		t.Errorf("the order in flight during the handoff: %v, want committed", err)
+	}
+	if got := <-handed; !slices.Equal(got, []int{shard}) {
+		t.Errorf("handed off %v, want [%d]", got, shard)
+	}
+	waitFor(t, "the shard's actor stopped", func() bool { return inv.Stats().LiveActors == 0 })
+}
