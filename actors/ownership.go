@@ -22,12 +22,13 @@ import (
 type ownership struct {
 	enabled    atomic.Bool
 	epochs     []atomic.Int64 // by shard; 0 = not owned
+	until      []atomic.Int64 // by shard: unix nanoseconds the ownership ends at (its lease's validity); 0 = no end
 	owned      atomic.Int64   // shards with an epoch
 	rejections atomic.Uint64  // commits (or parts of one) refused by fencing
 }
 
 func newOwnership(shards int) *ownership {
-	return &ownership{epochs: make([]atomic.Int64, shards)}
+	return &ownership{epochs: make([]atomic.Int64, shards), until: make([]atomic.Int64, shards)}
 }
 
 // errNotOwner is the error of work for a shard this node does not own.
@@ -59,9 +60,31 @@ func (o *ownership) lose(shards []int) []int {
 	return lost
 }
 
-// owns reports whether work for a shard may be done here.
+// owns reports whether work for a shard may be done here: it is owned and
+// its lease (if it has one) is still valid.
 func (o *ownership) owns(shard int) bool {
-	return !o.enabled.Load() || o.epochs[shard].Load() != 0
+	if !o.enabled.Load() {
+		return true
+	}
+	if o.epochs[shard].Load() == 0 {
+		return false
+	}
+	u := o.until[shard].Load()
+	return u == 0 || time.Now().UnixNano() < u
+}
+
+// extend moves the end of the ownership of shards (their leases were
+// renewed until until); zero = no end.
+func (o *ownership) extend(shards []int, until time.Time) {
+	var u int64
+	if !until.IsZero() {
+		u = until.UnixNano()
+	}
+	for _, s := range shards {
+		if s >= 0 && s < len(o.until) {
+			o.until[s].Store(u)
+		}
+	}
 }
 
 // fence returns the epochs the shards of products are held at, sorted and
@@ -74,7 +97,7 @@ func (o *ownership) fence(shards []int) (fence []engine.ShardEpoch, ok bool) {
 	slices.Sort(shards)
 	for _, s := range slices.Compact(shards) {
 		e := o.epochs[s].Load()
-		if e == 0 {
+		if e == 0 || !o.owns(s) {
 			return nil, false
 		}
 		fence = append(fence, engine.ShardEpoch{Shard: s, Epoch: e})
@@ -85,8 +108,32 @@ func (o *ownership) fence(shards []int) (fence []engine.ShardEpoch, ok bool) {
 // Own makes this node the owner of held (shards at the epochs it bumped
 // them to, in the database) and turns ownership on: from now on requests
 // for other shards are refused with engine.ErrUnavailable, and commits are
-// fenced. Call it before serving.
-func (inv *Inventory) Own(held []engine.ShardEpoch) { inv.owners.own(held) }
+// fenced. Call it before serving. until is when the ownership ends unless
+// ExtendOwnership moves it (the shards' lease validity, minus a margin
+// for clock drift); zero = no end (a single node, fenced by epochs alone).
+func (inv *Inventory) Own(held []engine.ShardEpoch, until time.Time) {
+	shards := make([]int, len(held))
+	for i, h := range held {
+		shards[i] = h.Shard
+	}
+	inv.owners.extend(shards, until)
+	inv.owners.own(held)
+}
+
+// ExtendOwnership moves the end of the ownership of shards (their leases
+// were renewed). Past the end, requests and commits for a shard are
+// refused even if nothing else happens (a paused process that resumes
+// writes nothing it could no longer prove it may write).
+func (inv *Inventory) ExtendOwnership(shards []int, until time.Time) { inv.owners.extend(shards, until) }
+
+// Lose gives shards up at once, without draining (their leases were lost):
+// new work is refused, work in flight fails at its commit.
+func (inv *Inventory) Lose(shards []int) {
+	if lost := inv.owners.lose(shards); len(lost) > 0 {
+		inv.log.Warn().Ints("shards", lost).Msg("shards lost: their leases could not be renewed")
+		inv.stopShards(lost)
+	}
+}
 
 // ShardsOwned returns how many shards this node owns (all of them while
 // ownership is off).

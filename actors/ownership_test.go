@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/flashstock/flashstock/actors"
 	"github.com/flashstock/flashstock/engine"
@@ -72,7 +73,7 @@ func TestFencingLosesOnlyTheStaleShard(t *testing.T) {
 	store := &fencingStore{gatedStore: &gatedStore{product: a, more: []engine.Product{b, c, other},
 		gate: make(chan struct{}), entered: make(chan int, 10)}, epochs: map[int]int64{sa: 1, sb: 1, sc: 1}}
 	inv := newInventory(t, store, actors.Config{})
-	inv.Own([]engine.ShardEpoch{{Shard: sa, Epoch: 1}, {Shard: sb, Epoch: 1}, {Shard: sc, Epoch: 1}})
+	inv.Own([]engine.ShardEpoch{{Shard: sa, Epoch: 1}, {Shard: sb, Epoch: 1}, {Shard: sc, Epoch: 1}}, time.Time{})
 	if got := inv.Stats().ShardsOwned; got != 3 {
 		t.Fatalf("ShardsOwned = %d, want 3", got)
 	}
@@ -126,7 +127,7 @@ func TestHandOffDrainsThenStops(t *testing.T) {
 	shard := engine.ShardOf(p.ID, actors.ShardsDefault)
 	store := &gatedStore{product: p, gate: make(chan struct{}), entered: make(chan int, 10)}
 	inv := newInventory(t, store, actors.Config{})
-	inv.Own([]engine.ShardEpoch{{Shard: shard, Epoch: 1}})
+	inv.Own([]engine.ShardEpoch{{Shard: shard, Epoch: 1}}, time.Time{})
 	inFlight := make(chan error, 1)
 	go func() { inFlight <- placeID(inv, p, newID(t)) }()
 	<-store.entered // its commit is held open
@@ -157,4 +158,29 @@ func TestHandOffDrainsThenStops(t *testing.T) {
 		t.Errorf("handed off %v, want [%d]", got, shard)
 	}
 	waitFor(t, "the shard's actor stopped", func() bool { return inv.Stats().LiveActors == 0 })
+}
+
+// Ownership ends at its lease's validity unless extended: past it, work
+// for the shard is refused even though nothing else happened (a paused
+// process that resumes writes nothing); extended, it is owned again.
+func TestOwnershipEndsAtItsValidity(t *testing.T) {
+	t.Parallel()
+	p := testProduct(t, 10)
+	shard := engine.ShardOf(p.ID, actors.ShardsDefault)
+	inv := newInventory(t, &gatedStore{product: p}, actors.Config{})
+	inv.Own([]engine.ShardEpoch{{Shard: shard, Epoch: 1}}, time.Now().Add(time.Hour))
+	if err := placeOn(t, inv, p); err != nil {
+		t.Fatalf("order within the validity: %v", err)
+	}
+	inv.ExtendOwnership([]int{shard}, time.Now().Add(-time.Millisecond))
+	if err := placeOn(t, inv, p); !errors.Is(err, engine.ErrUnavailable) {
+		t.Fatalf("order past the validity = %v, want ErrUnavailable", err)
+	}
+	if _, ok := inv.Product(p.ID); ok {
+		t.Errorf("a product past its shard's validity is answered from memory")
+	}
+	inv.ExtendOwnership([]int{shard}, time.Now().Add(time.Hour))
+	if err := placeOn(t, inv, p); err != nil {
+		t.Errorf("order after the renewal: %v", err)
+	}
 }

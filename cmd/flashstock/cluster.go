@@ -66,7 +66,7 @@ func takeAllShards(ctx context.Context, c config, store *persist.Store, inv *act
 	if err != nil {
 		return fmt.Errorf("taking the shards: %w", err)
 	}
-	inv.Own(held)
+	inv.Own(held, time.Time{}) // no lease: owned until fenced
 	log.Info().Str("node_id", id).Str("advertise_url", url).Int("shards", len(held)).
 		Int64("epoch_min", held[0].Epoch).Msg("owning every shard (single node: fencing epochs, no leases)")
 	return nil
