@@ -124,7 +124,9 @@ func (inv *Inventory) Own(held []engine.ShardEpoch, until time.Time) {
 // were renewed). Past the end, requests and commits for a shard are
 // refused even if nothing else happens (a paused process that resumes
 // writes nothing it could no longer prove it may write).
-func (inv *Inventory) ExtendOwnership(shards []int, until time.Time) { inv.owners.extend(shards, until) }
+func (inv *Inventory) ExtendOwnership(shards []int, until time.Time) {
+	inv.owners.extend(shards, until)
+}
 
 // Lose gives shards up at once, without draining (their leases were lost):
 // new work is refused, work in flight fails at its commit.
