@@ -3,8 +3,9 @@
 // (webhook.go), the transactional outbox of mails (outbox.go), dead letters,
 // scheduled task runs and what the tasks read (report.go, alerts.go,
 // expiry.go, gauges.go); the runner that applies the embedded SQL
-// migrations; and a Redis client (go-redis v9) that backs the product-list
-// cache. It also holds what only the bench uses: the baselines' order
+// migrations; a Redis client (go-redis v9) that backs the product-list
+// cache; and the cluster's shard leases and node announcements in Redis
+// (lease.go, redsync over one server or a Redlock quorum). It also holds what only the bench uses: the baselines' order
 // transactions (baseline.go), Redis mutexes for the redislock baseline
 // (lock.go, redsync) and the post-run audit queries (audit.go).
 //
