@@ -5,9 +5,10 @@
 // expiry.go, gauges.go); the runner that applies the embedded SQL
 // migrations; a Redis client (go-redis v9) that backs the product-list
 // cache; and the cluster's shard leases and node announcements in Redis
-// (lease.go, redsync over one server or a Redlock quorum). It also holds what only the bench uses: the baselines' order
-// transactions (baseline.go), Redis mutexes for the redislock baseline
-// (lock.go, redsync) and the post-run audit queries (audit.go).
+// (lease.go, redsync over one server or a Redlock quorum). It also holds
+// what only the bench uses: the baselines' order transactions
+// (baseline.go), Redis mutexes for the redislock baseline (lock.go,
+// redsync) and the post-run audit queries (audit.go).
 //
 // persist translates at its edge: callers see engine types and engine
 // sentinel errors (ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable),
