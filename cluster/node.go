@@ -162,8 +162,8 @@ type Node struct {
 	owner  Owner
 	log    zerolog.Logger
 
-	mu    sync.Mutex       // guards held and nodes
-	held  map[int]held     // the shards this node serves
+	mu    sync.Mutex        // guards held and nodes
+	held  map[int]held      // the shards this node serves
 	nodes []engine.LiveNode // the live nodes the last round saw
 }
 
