@@ -88,8 +88,8 @@ func TestComposeFlashstockEnvironment(t *testing.T) {
 	t.Parallel()
 	env := readCompose(t).Services["flashstock"].Environment
 	known := map[string]bool{}
-	for _, s := range settings {
-		known[s.env] = true
+	for _, s := range new(config).settings() {
+		known[s.env()] = true
 	}
 	vars := map[string]string{}
 	for k, v := range env {

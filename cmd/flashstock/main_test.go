@@ -272,9 +272,9 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 	_, out, _ := runCmd(t, nil, "", "serve", "--help")
-	for _, s := range settings {
-		if !strings.Contains(out, s.env) || !strings.Contains(out, "-"+s.flag) {
-			t.Errorf("serve --help does not mention %s / --%s", s.env, s.flag)
+	for _, s := range new(config).settings() {
+		if !strings.Contains(out, s.env()) || !strings.Contains(out, "-"+s.name) {
+			t.Errorf("serve --help does not mention %s / --%s", s.env(), s.name)
 		}
 	}
 	_, out, _ = runCmd(t, nil, "", "jobs", "--help")
