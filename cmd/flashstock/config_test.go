@@ -92,3 +92,44 @@ func mustBeSecret(name string) bool {
 	}
 	return strings.Contains(name, "url") && name != "advertise-url"
 }
+
+// TestSecretsNotInUsage: a secret given in the environment is never printed
+// as a flag's default, neither by --help nor by the usage a mistyped flag
+// prints to standard error (a container's log); it still takes effect, and
+// its flag still overrides it.
+func TestSecretsNotInUsage(t *testing.T) {
+	t.Parallel()
+	const leak = "leaked-credential"
+	vars := map[string]string{}
+	for _, s := range new(config).settings() {
+		if s.v.secret() {
+			vars[s.env()] = "redis://user:" + leak + "@db.example:1/0"
+		}
+	}
+	for _, args := range [][]string{{"serve", "--help"}, {"serve", "--no-such-flag"}, {"migrate", "--no-such-flag"}} {
+		_, out, errOut := runCmd(t, vars, "", args...)
+		if strings.Contains(out+errOut, leak) {
+			t.Errorf("%v prints a secret from the environment:\n%s%s", args, out, errOut)
+		}
+	}
+
+	load := func(args ...string) config {
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		convert := bindConfig(fs, func(k string) string { return vars[k] })
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		c, err := convert()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := load(); c.JWTSecret != vars["FLASHSTOCK_JWT_SECRET"] || c.DatabaseURL != vars["FLASHSTOCK_DATABASE_URL"] {
+		t.Errorf("secrets from the environment not applied: jwt %q, database %q", c.JWTSecret, c.DatabaseURL)
+	}
+	if c := load("--jwt-secret", "from-the-flag"); c.JWTSecret != "from-the-flag" {
+		t.Errorf("--jwt-secret does not override the environment: %q", c.JWTSecret)
+	}
+}

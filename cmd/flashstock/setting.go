@@ -131,27 +131,40 @@ func logString[T fmt.Stringer](e *zerolog.Event, key string, v T) *zerolog.Event
 }
 
 // bindConfig defines a flag for every setting on fs, defaulting to the
-// environment variable's value (else the built-in default). After fs is
-// parsed, the returned function converts the values into a config,
-// reporting every value that does not parse. (No env-binding library such
-// as peterbourgon/ff: this loop is all it would save, and ff reads the
-// process environment, where tests run commands in-process with their own.)
+// environment variable's value (else the built-in default); a secret's
+// flag defaults to the built-in default, so that usage never prints the
+// secret, and takes the variable's value when the flag is not given.
+// After fs is parsed, the returned function converts the values into a
+// config, reporting every value that does not parse. (No env-binding
+// library such as peterbourgon/ff: this loop is all it would save, and ff
+// reads the process environment, where tests run commands in-process with
+// their own.)
 func bindConfig(fs *flag.FlagSet, getenv func(string) string) func() (config, error) {
 	c := new(config)
 	settings := c.settings()
 	values := make([]*string, len(settings))
 	for i, s := range settings {
 		v := s.def
-		if e := getenv(s.env()); e != "" {
+		if e := getenv(s.env()); e != "" && !s.v.secret() {
 			v = e
 		}
 		values[i] = fs.String(s.name, v, s.help+" ($"+s.env()+")")
 	}
 	return func() (config, error) {
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 		var errs []error
 		for i, s := range settings {
-			if err := s.v.set(*values[i]); err != nil {
-				errs = append(errs, fmt.Errorf("%s / --%s: %q: %w", s.env(), s.name, *values[i], err))
+			raw := *values[i]
+			if e := getenv(s.env()); e != "" && s.v.secret() && !given[s.name] {
+				raw = e
+			}
+			if err := s.v.set(raw); err != nil {
+				shown := fmt.Sprintf("%q", raw)
+				if s.v.secret() {
+					shown = "(secret)"
+				}
+				errs = append(errs, fmt.Errorf("%s / --%s: %s: %w", s.env(), s.name, shown, err))
 			}
 		}
 		return *c, errors.Join(errs...)
