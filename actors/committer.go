@@ -408,6 +408,9 @@ func (c *committer) dropUnowned(ops []*commitOp, rounds map[engine.ID]*productRo
 			drop = append(drop, op)
 		}
 	}
+	if len(drop) > 0 {
+		c.owners.rejections.Add(1) // refused here, before the database would have
+	}
 	c.fail(drop, errNotOwner, rounds)
 	return keep
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/flashstock/flashstock/actors"
+	"github.com/flashstock/flashstock/cluster"
 	"github.com/flashstock/flashstock/engine"
 	"github.com/flashstock/flashstock/persist"
 )
@@ -84,12 +86,14 @@ func (r shardsReady) Ping(context.Context) error {
 	return nil
 }
 
-// clusterView is httpd's Cluster port: this node (single-node mode: the
-// only live node) and every shard's row of shard_owners.
+// clusterView is httpd's Cluster port: this node, the live nodes (the
+// announced ones; without leases, this node alone) and every shard's row
+// of shard_owners.
 type clusterView struct {
 	store   *persist.Store
 	inv     *actors.Inventory
-	id, url string // set once listening, before serving
+	id, url string        // set once listening, before serving
+	node    *cluster.Node // nil without leases; set before serving
 }
 
 // ClusterView returns this node's view of the cluster.
@@ -98,6 +102,65 @@ func (v *clusterView) ClusterView(ctx context.Context) (engine.ClusterView, erro
 	if err != nil {
 		return engine.ClusterView{}, err
 	}
-	return engine.ClusterView{NodeID: v.id, Shards: shards,
-		Nodes: []engine.ClusterNode{{ID: v.id, URL: v.url, ShardsOwned: v.inv.ShardsOwned()}}}, nil
+	view := engine.ClusterView{NodeID: v.id, Shards: shards}
+	if v.node == nil {
+		view.Nodes = []engine.ClusterNode{{ID: v.id, URL: v.url, ShardsOwned: v.inv.ShardsOwned()}}
+		return view, nil
+	}
+	owned := map[string]int{}
+	for _, sh := range shards {
+		if sh.Node != "" {
+			owned[sh.Node]++
+		}
+	}
+	for _, n := range v.node.LiveNodes() {
+		view.Nodes = append(view.Nodes, engine.ClusterNode{ID: n.ID, URL: n.URL, ShardsOwned: owned[n.ID]})
+	}
+	return view, nil
+}
+
+// openLeases opens the shard leases' store: FLASHSTOCK_LEASE_REDIS_URLS, or
+// FLASHSTOCK_REDIS_URL.
+func openLeases(c config) (*persist.Leases, error) {
+	urls := []string{c.RedisURL}
+	if c.LeaseRedisURLs != "" {
+		urls = nil
+		for _, u := range strings.Split(c.LeaseRedisURLs, ",") {
+			urls = append(urls, strings.TrimSpace(u))
+		}
+	}
+	l, err := persist.NewLeases(persist.LeaseConfig{URLs: urls, Prefix: c.RedisPrefix, TTL: c.LeaseTTL})
+	if err != nil {
+		return nil, fmt.Errorf("leases: %w", err)
+	}
+	return l, nil
+}
+
+// startOwnership makes this node serve its shards before it serves
+// requests. With leases (Redis), it joins the cluster: a first round of
+// the control loop takes the free shards rendezvous hashing gives it
+// (all of them for a lone node), then the loop runs until leave, which
+// hands them over gracefully. Without Redis, it takes every shard through
+// epochs alone (takeAllShards). leave never fails and may be called once.
+func startOwnership(ctx context.Context, c config, d *deps, k *core, obs *observability, view *clusterView,
+	log zerolog.Logger) (leave func(), err error) {
+	if d.leases == nil {
+		return func() {}, takeAllShards(ctx, c, d.store, k.inv, view.id, view.url, log)
+	}
+	node, err := cluster.NewNode(cluster.Config{Node: view.id, URL: view.url, Shards: c.Shards, TTL: c.LeaseTTL,
+		Observer: obs.metrics}, d.leases, d.store, k.inv, log.With().Str("component", "cluster").Logger())
+	if err != nil {
+		return nil, err
+	}
+	view.node = node
+	node.Round(ctx)
+	log.Info().Str("node_id", view.id).Str("advertise_url", view.url).Int("shards", len(node.Held())).
+		Stringer("lease_ttl", c.LeaseTTL).Msg("joined the cluster (shard leases in Redis)")
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		node.Run(runCtx, c.ShutdownTimeout)
+	}()
+	return func() { stop(); <-done }, nil
 }

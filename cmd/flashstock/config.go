@@ -51,7 +51,12 @@ type config struct {
 	// listen address once it is known (see nodeIdentity).
 	NodeID       string
 	AdvertiseURL string
-	Seed         bool
+	// LeaseTTL is a shard lease's validity; LeaseRedisURLs the Redis
+	// servers of the leases (comma-separated: one, or 3+ for a quorum;
+	// empty = RedisURL). Without Redis a node owns every shard alone.
+	LeaseTTL       time.Duration
+	LeaseRedisURLs string
+	Seed           bool
 
 	// Inventory core.
 	Shards            int
@@ -121,6 +126,10 @@ func (c *config) settings() []setting {
 			v: str(&c.NodeID).must(optional(nodeID))},
 		{name: "advertise-url", help: "base URL peers use to reach this node (empty = http:// + the HTTP listen address)",
 			v: str(&c.AdvertiseURL).must(optional(httpURL))},
+		{name: "lease-ttl", def: "10s", help: "validity of a shard lease and of a node's announcement (1s..5m); renewed every third of it",
+			v: dur(&c.LeaseTTL).must(durationBetween(time.Second, 5*time.Minute))},
+		{name: "lease-redis-urls", help: "comma-separated Redis URLs of the shard leases: one, or 3 or more for a Redlock quorum (empty = --redis-url)",
+			v: str(&c.LeaseRedisURLs).must(optional(urlList)).masked(redactList)},
 
 		// Inventory core. actors.Config and usecase.Config read zero as
 		// "default"; here every value is given, so zero is a mistake.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"maps"
 	"net/http"
 	"testing"
@@ -8,14 +9,16 @@ import (
 )
 
 // TestSecondProcessFencesTheFirst: two processes started on one database
-// without leases each take every shard by bumping its epoch. The newer one
+// without Redis (so without leases) each take every shard by bumping its
+// epoch. The newer one
 // fences the older: the older's next commit is refused by the database
 // (counted in flashstock_fencing_rejections_total), it answers 503 and
 // stops selling, and the newer one sells; no unit is sold twice, every
 // acknowledged order is stored, and the epochs only ever grew.
 func TestSecondProcessFencesTheFirst(t *testing.T) {
 	t.Parallel()
-	first := startCrashServer(t)
+	first := startCrashServer(t, "FLASHSTOCK_ENV", "prod", "FLASHSTOCK_REDIS_URL", "",
+		"FLASHSTOCK_WEBHOOK_SECRET", "whsec_"+base64.StdEncoding.EncodeToString(make([]byte, 32)))
 	admin := adminToken(t, first.vars, first.base)
 	product := newProduct(t, first.base, admin, "FENCE-1", 500, 50)
 	buyer := register(t, first.base, "fenced")

@@ -99,8 +99,9 @@ func parseConfig(e env, fs *flag.FlagSet, args []string) (config, error) {
 
 // deps are the opened adapters a command uses.
 type deps struct {
-	store *persist.Store
-	redis *persist.Redis // nil when no Redis URL is configured
+	store  *persist.Store
+	redis  *persist.Redis  // nil when no Redis URL is configured
+	leases *persist.Leases // shard leases; nil without Redis (a single node)
 }
 
 // openDeps opens PostgreSQL (applying pending migrations) and, when
@@ -122,11 +123,18 @@ func openDeps(ctx context.Context, c config, log zerolog.Logger) (*deps, error) 
 			d.close()
 			return nil, fmt.Errorf("redis: %w", err)
 		}
+		if d.leases, err = openLeases(c); err != nil {
+			d.close()
+			return nil, err
+		}
 	}
 	return d, nil
 }
 
 func (d *deps) close() {
+	if d.leases != nil {
+		_ = d.leases.Close()
+	}
 	if d.redis != nil {
 		_ = d.redis.Close()
 	}
@@ -175,7 +183,8 @@ func serveHTTP(ctx context.Context, e env, c config, d *deps, k *core, obs *obse
 	}
 	addr := ln.Addr().String()
 	node.id, node.url = nodeIdentity(c, addr) // before serving: nothing reads them yet
-	if err := takeAllShards(ctx, c, d.store, k.inv, node.id, node.url, log); err != nil {
+	leave, err := startOwnership(ctx, c, d, k, obs, node, log)
+	if err != nil {
 		_ = ln.Close()
 		return err
 	}
@@ -197,9 +206,10 @@ func serveHTTP(ctx context.Context, e env, c config, d *deps, k *core, obs *obse
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info().Dur("bound", c.ShutdownTimeout).Msg("shutting down: draining in-flight requests")
+	log.Info().Dur("bound", c.ShutdownTimeout).Msg("shutting down: handing shards over, draining in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
+	leave() // other nodes take this node's shards while it drains
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Warn().Err(err).Msg("shutdown did not drain in time")
 	}

@@ -279,3 +279,35 @@ func redact(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// durationBetween checks a duration's bounds.
+func durationBetween(lo, hi time.Duration) func(time.Duration) error {
+	return func(d time.Duration) error {
+		if d < lo || d > hi {
+			return fmt.Errorf("must be between %v and %v", lo, hi)
+		}
+		return nil
+	}
+}
+
+// urlList checks a comma-separated list of service URLs.
+func urlList(s string) error {
+	for _, u := range strings.Split(s, ",") {
+		if err := serviceURL(strings.TrimSpace(u)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// redactList redacts every URL of a comma-separated list.
+func redactList(s string) string {
+	if s == "" {
+		return "(the redis url)"
+	}
+	parts := strings.Split(s, ",")
+	for i, u := range parts {
+		parts[i] = redact(strings.TrimSpace(u))
+	}
+	return strings.Join(parts, ",")
+}

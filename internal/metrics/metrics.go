@@ -34,6 +34,9 @@ type Metrics struct {
 	mailAttempts    *prometheus.CounterVec   // result: sent, retry, dead
 	deadLetters     *prometheus.CounterVec   // source
 	lockAttempts    *prometheus.CounterVec   // lock, result
+	leaseAcquired   *prometheus.CounterVec   // result: acquired, taken, error
+	leaseRenewed    *prometheus.CounterVec   // result: renewed, lost, error
+	leaseLosses     prometheus.Counter
 }
 
 // New registers every metric, the Go runtime and process collectors, and
@@ -73,10 +76,16 @@ func New(reg prometheus.Registerer, snapshot func() Snapshot) (*Metrics, error) 
 			Help: "Dead letters recorded, by source: mail, task, actor."}, []string{"source"}),
 		lockAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "lock_acquisitions_total",
 			Help: "Lock acquisitions by lock and result: acquired, taken, error."}, []string{"lock", "result"}),
+		leaseAcquired: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "lease_acquisitions_total",
+			Help: "Shard lease acquisition attempts by result: acquired, taken (another node holds it), error."}, []string{"result"}),
+		leaseRenewed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "lease_renewals_total",
+			Help: "Shard lease renewals by result: renewed, lost, error (the lease store could not say)."}, []string{"result"}),
+		leaseLosses: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "lease_losses_total",
+			Help: "Shard leases lost (expired or taken): the node stopped serving those shards."}),
 	}
 	cs := []prometheus.Collector{m.ordersCreated, m.orderDuration, m.orderValue, m.orderValueHist, m.orderStatus,
 		m.httpRequests, m.httpDuration, m.commitBatch, m.commitDuration, m.commitFailures, m.webhookOutcomes,
-		m.taskRuns, m.taskDuration, m.mailAttempts, m.deadLetters, m.lockAttempts,
+		m.taskRuns, m.taskDuration, m.mailAttempts, m.deadLetters, m.lockAttempts, m.leaseAcquired, m.leaseRenewed, m.leaseLosses,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: namespace}),
 		newSnapshotCollector(snapshot)}
 	var errs []error
@@ -111,6 +120,12 @@ func (m *Metrics) init() {
 		}
 	}
 	m.orderStatus.WithLabelValues(statusExpired)
+	for _, r := range []string{"acquired", "taken", "error"} {
+		m.leaseAcquired.WithLabelValues(r)
+	}
+	for _, r := range []string{"renewed", "lost", "error"} {
+		m.leaseRenewed.WithLabelValues(r)
+	}
 }
 
 // Known are the label values the metrics cannot know themselves (they belong
@@ -234,6 +249,17 @@ func (m *Metrics) MailAttempt(result string) { m.mailAttempts.WithLabelValues(re
 // DeadLetter counts one dead letter.
 func (m *Metrics) DeadLetter(source engine.DeadLetterSource) {
 	m.deadLetters.WithLabelValues(string(source)).Inc()
+}
+
+// LeaseAcquisition counts one attempt to take a shard lease.
+func (m *Metrics) LeaseAcquisition(result string) { m.leaseAcquired.WithLabelValues(result).Inc() }
+
+// LeaseRenewal counts one shard lease renewal; a lost one is a loss too.
+func (m *Metrics) LeaseRenewal(result string) {
+	m.leaseRenewed.WithLabelValues(result).Inc()
+	if result == "lost" {
+		m.leaseLosses.Inc()
+	}
 }
 
 // LockAttempt counts one attempt to take lock (acquired, taken, error).

@@ -29,7 +29,7 @@ var (
 	descRestarts   = prometheus.NewDesc(namespace+"_actor_restarts_total", "Actor crashes recovered (state reloaded), by kind.", []string{"kind"}, nil)
 	descMessages   = prometheus.NewDesc(namespace+"_actor_messages_total", "Requests (messages) sent to actors, by kind.", []string{"kind"}, nil)
 	descShards     = prometheus.NewDesc(namespace+"_shards_owned", "Shards this node owns.", nil, nil)
-	descFenced     = prometheus.NewDesc(namespace+"_fencing_rejections_total", "Commits refused because a shard's epoch had moved on (another node owns it now).", nil, nil)
+	descFenced     = prometheus.NewDesc(namespace+"_fencing_rejections_total", "Commits refused because this node no longer owns a shard they write: its epoch moved on (another node took it) or its lease's validity passed.", nil, nil)
 	descQueued     = prometheus.NewDesc(namespace+"_commit_queue_operations", "Operations waiting for a transaction of the commit pipeline.", nil, nil)
 	descEvictions  = prometheus.NewDesc(namespace+"_actor_evictions_total", "SKU actors passivated to stay under the cap on live actors (FLASHSTOCK_ACTORS_MAX).", nil, nil)
 	descPending    = prometheus.NewDesc(namespace+"_active_orders", "Orders waiting for payment (pending).", nil, nil)
